@@ -1,0 +1,112 @@
+"""The stage contract: what every stage receives, returns and declares.
+
+A stage is built once per worker from its validated params and then called on many
+batches. It may add columns, rewrite `text`, and mark rows dropped with a reason; the
+runner removes dropped rows, records them, counts everything and writes the output.
+Stages never read or write files and never know which engine runs them.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Iterator
+
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict
+
+
+class StageParams(BaseModel):
+    """Base for every stage's parameters: unknown keys are errors, values are checked."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass
+class Drop:
+    reason: str
+    detail: str | None = None
+
+
+@dataclass
+class Batch:
+    """A slice of documents as columns (`id`, `text`, maybe `url`, plus stage columns).
+
+    `drops` maps row position -> Drop; `counters` collects per-stage event counts that
+    end up in the run report (e.g. `normalize.pinyin_removed`).
+    """
+
+    columns: dict[str, list[Any]]
+    drops: dict[int, Drop] = field(default_factory=dict)
+    counters: Counter = field(default_factory=Counter)
+
+    def __len__(self) -> int:
+        return len(self.columns["text"])
+
+    def __getitem__(self, name: str) -> list[Any]:
+        return self.columns[name]
+
+    def __setitem__(self, name: str, values: list[Any]) -> None:
+        if len(values) != len(self):
+            raise ValueError(f"column {name!r} has {len(values)} values for {len(self)} rows")
+        self.columns[name] = values
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.columns
+
+    def drop(self, row: int, reason: str, detail: str | None = None) -> None:
+        """Mark a row dropped; the first reason given for a row wins."""
+        self.drops.setdefault(row, Drop(reason, detail))
+
+    def live_rows(self) -> Iterator[int]:
+        return (i for i in range(len(self)) if i not in self.drops)
+
+    def count(self, name: str, n: int = 1) -> None:
+        if n:
+            self.counters[name] += n
+
+
+class Stage:
+    """Base class for a registered stage.
+
+    Subclasses set `type` (the config name, also the prefix of their drop reasons) and
+    `Params`, build expensive state in `__init__`, and implement `__call__`.
+    `columns()` declares the output columns (name -> Arrow type) the stage adds, so the
+    runner can fix the Parquet schema before seeing any data. Columns whose names start
+    with `_` are internal: carried between stages but never published.
+    """
+
+    type: ClassVar[str]
+    Params: ClassVar[type[StageParams]]
+
+    def __init__(self, params: StageParams):
+        self.params = params
+
+    def columns(self) -> dict[str, pa.DataType]:
+        return {}
+
+    def __call__(self, batch: Batch) -> Batch:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+@dataclass
+class GlobalContext:
+    """What a global stage's `decide` may use besides the keys of this run."""
+
+    previous_versions: list[Any]  # pathlib.Path of earlier published versions, oldest first
+    artifacts_dir: Any  # pathlib.Path inside the version being built, for e.g. signatures
+    workers: int = 1
+
+
+class GlobalStage(Stage):
+    """A stage whose decision needs every document (dedup).
+
+    `__call__` runs in the parallel map and adds the key columns (`key_columns()`);
+    `decide` then sees only those keys for all live rows in input order (plus `id`),
+    never the texts, and returns one Drop or None per row.
+    """
+
+    def key_columns(self) -> dict[str, pa.DataType]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def decide(self, keys: pa.Table, context: GlobalContext) -> list[Drop | None]:  # pragma: no cover
+        raise NotImplementedError

@@ -1,0 +1,1 @@
+"""Text knowledge shared by stages: character classes and byte decoding."""
