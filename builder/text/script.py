@@ -1,0 +1,113 @@
+"""Simplified vs Traditional Chinese (and Japanese kanji) from character evidence.
+
+Most Han characters are written the same in both Chinese scripts, so the only honest
+evidence is the characters that exist in one script and not the other. The sets are
+derived at import from OpenCC's tables as shipped in `opencc-python-reimplemented`
+(`opencc/dictionary/*.txt`, Apache-2.0), so they follow the package version:
+
+- Simplified-only: a key of `STCharacters.txt` (simplified -> traditional) that is not
+  among its own traditional forms (`这`: 這), minus every character that a traditional
+  standard also uses: keys of `TSCharacters.txt`, and both sides of `TWVariants.txt` and
+  `HKVariants.txt` (Taiwan writes `峰` `群`, Hong Kong `温` `说` `户`).
+- Traditional-only: a key of `TSCharacters.txt` that is not among its own simplified forms
+  (`這`: 这), minus every key of `STCharacters.txt` (characters valid as simplified).
+- Japanese-only kanji: the Japanese forms in `JPVariants.txt` (shinjitai such as 円 変 団
+  気) that OpenCC's Chinese tables do not know and that neither GB2312 nor Big5 encodes,
+  i.e. characters no Chinese standard character set contains.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+import opencc
+
+from builder.text.chars import HAN_RE
+
+HanScript = Literal["Hans", "Hant", "mixed"]
+
+# "mixed" needs the minority script to be substantial on both counts: at least this many
+# script-specific characters and at least this share of all script-specific characters.
+# Below that the minority is treated as leftovers of a conversion or quotation (the seed
+# page is machine-converted Traditional with a few simplified leftovers).
+MIXED_MIN_CHARS = 3
+MIXED_MIN_SHARE = 0.2
+
+_DICTIONARY = Path(opencc.__file__).resolve().parent / "dictionary"
+
+
+def _read_opencc_table(name: str) -> dict[str, list[str]]:
+    table: dict[str, list[str]] = {}
+    with open(_DICTIONARY / name, encoding="utf-8") as lines:
+        for line in lines:
+            key, _, values = line.rstrip("\n").partition("\t")
+            if key and not key.startswith("#"):
+                table[key] = values.split()
+    return table
+
+
+def _all_characters(table: dict[str, list[str]]) -> set[str]:
+    return set(table) | {c for values in table.values() for c in values}
+
+
+def _encodable(ch: str, encoding: str) -> bool:
+    try:
+        ch.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _derive_sets() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    s2t = _read_opencc_table("STCharacters.txt")
+    t2s = _read_opencc_table("TSCharacters.txt")
+    regional = _all_characters(_read_opencc_table("TWVariants.txt")) | _all_characters(
+        _read_opencc_table("HKVariants.txt")
+    )
+    simplified_only = {s for s, forms in s2t.items() if len(s) == 1 and s not in forms}
+    simplified_only -= set(t2s) | regional
+    traditional_only = {t for t, forms in t2s.items() if len(t) == 1 and t not in forms}
+    traditional_only -= set(s2t)
+    chinese = _all_characters(s2t) | _all_characters(t2s)
+    japanese_forms = {c for forms in _read_opencc_table("JPVariants.txt").values() for c in forms}
+    japanese_only = {
+        c
+        for c in japanese_forms - chinese
+        if len(c) == 1 and not _encodable(c, "gb2312") and not _encodable(c, "big5")
+    }
+    return frozenset(simplified_only), frozenset(traditional_only), frozenset(japanese_only)
+
+
+SIMPLIFIED_ONLY, TRADITIONAL_ONLY, JAPANESE_ONLY_KANJI = _derive_sets()
+
+
+def _class_re(chars: frozenset[str]) -> re.Pattern[str]:
+    return re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]")
+
+
+SIMPLIFIED_ONLY_RE = _class_re(SIMPLIFIED_ONLY)
+TRADITIONAL_ONLY_RE = _class_re(TRADITIONAL_ONLY)
+JAPANESE_ONLY_KANJI_RE = _class_re(JAPANESE_ONLY_KANJI)
+
+
+def script_from_counts(simplified: int, traditional: int) -> HanScript:
+    """Label from counts of script-specific characters in text known to contain Han.
+
+    With no evidence either way the text is valid Simplified as written (nothing in it
+    would change under character-level t2s), so it is labelled `Hans`.
+    """
+    minority = min(simplified, traditional)
+    total = simplified + traditional
+    if minority >= MIXED_MIN_CHARS and minority >= MIXED_MIN_SHARE * total:
+        return "mixed"
+    return "Hant" if traditional > simplified else "Hans"
+
+
+def han_script(text: str) -> HanScript | None:
+    """`Hans`, `Hant` or `mixed` for text with Han characters; None for text without any."""
+    if HAN_RE.search(text) is None:
+        return None
+    return script_from_counts(
+        len(SIMPLIFIED_ONLY_RE.findall(text)), len(TRADITIONAL_ONLY_RE.findall(text))
+    )
