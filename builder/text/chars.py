@@ -24,6 +24,14 @@ CJK_PUNCTUATION = "，。、；：？！“”‘’（）《》〈〉【】「�
 CJK_END_PUNCTUATION = "。！？…”」』"
 WESTERN_END_PUNCTUATION = ".?!"
 
+# Full-width ASCII variants (U+FF01-U+FF5E), half-width CJK punctuation (U+FF61-U+FF64) and the
+# ideographic space folded to one width, so that texts differing only in punctuation width compare
+# equal (dedup keys). A comparison key only: published Chinese text keeps its full-width punctuation.
+WIDTH_FOLD = str.maketrans(
+    {chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)}
+    | {"\uff61": "。", "\uff62": "「", "\uff63": "」", "\uff64": "、", "\u3000": " "}
+)
+
 HAN_RE = re.compile(f"[{HAN_RANGES}]")
 HAN_RUN_RE = re.compile(f"[{HAN_RANGES}]+")
 KANA_RE = re.compile(f"[{KANA_RANGES}]")
