@@ -1,0 +1,214 @@
+"""Typed, validated configuration, loaded from YAML with errors that point at the line.
+
+Everything is checked before any document is read: unknown keys are rejected with the
+nearest valid key as a suggestion, and each stage's parameters are validated by that
+stage's own `Params` model.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from builder.stages import STAGES, StageParams
+
+SEMVER_RE = re.compile(r"^\d+\.\d+\.\d+$")
+
+
+class ConfigError(Exception):
+    """A user error in the config; the message names the file, line and key."""
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InputConfig(Model):
+    """Relative paths here and in `publish.root` are relative to the working directory."""
+
+    paths: list[str] = Field(min_length=1, description="Files, folders or globs; expanded in sorted order.")
+    format: Literal["jsonl", "parquet", "text", "datasets"] = "jsonl"
+    text_field: str = "text"
+    id_field: str | None = "id"
+    url_field: str | None = "url"
+    encoding: str | None = Field(None, description="`text` format: declared charset, used when the bytes agree.")
+    max_doc_chars: int = Field(5_000_000, gt=0, description="Longer documents are quarantined, not truncated.")
+
+
+class PublishConfig(Model):
+    target: Literal["local"] = "local"
+    root: str = "out"
+    max_shard_mb: int = Field(256, gt=0, le=500, description="Uncompressed text per Parquet shard.")
+    row_group_mb: int = Field(64, gt=0, le=100)
+
+
+class ExecutorConfig(Model):
+    type: Literal["local"] = "local"
+    workers: int = Field(1, ge=1, description="1 runs in-process; N uses N worker processes.")
+    batch_size: int = Field(500, ge=1, description="Documents per batch handed to the stages.")
+
+
+class StageConfig(Model):
+    type: str
+    params: StageParams
+
+    @property
+    def stage_class(self):
+        return STAGES[self.type]
+
+
+class BuilderConfig(Model):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    version: str = "1.0.0"
+    description: str = ""
+    license: str = "other"
+    input: InputConfig
+    stages: list[StageConfig] = Field(default_factory=list)
+    publish: PublishConfig = PublishConfig()
+    executor: ExecutorConfig = ExecutorConfig()
+
+    @field_validator("version")
+    @classmethod
+    def _semver(cls, value: str) -> str:
+        if not SEMVER_RE.match(value):
+            raise ValueError(f"version must look like 1.2.3, got {value!r}")
+        return value
+
+    @field_validator("stages", mode="before")
+    @classmethod
+    def _parse_stages(cls, items: Any) -> Any:
+        if not isinstance(items, list):
+            return items
+        return [_parse_stage(i, item) for i, item in enumerate(items)]
+
+    @model_validator(mode="after")
+    def _one_global_stage_last(self):
+        types = [s.type for s in self.stages]
+        if len(set(types)) != len(types):
+            raise ValueError(f"each stage type may appear once; got {types}")
+        return self
+
+    def resolved(self) -> dict[str, Any]:
+        """The config with every default filled in: what the manifest and the card record."""
+        data = self.model_dump(mode="json", exclude={"stages"})
+        data["stages"] = [{"type": s.type, **s.params.model_dump(mode="json")} for s in self.stages]
+        return data
+
+
+def _parse_stage(index: int, item: Any) -> Any:
+    if isinstance(item, StageConfig):
+        return item
+    if not isinstance(item, dict) or "type" not in item:
+        raise _StageError((index,), "each stage is a mapping with a `type:` key")
+    stage_type = item["type"]
+    if stage_type not in STAGES:
+        raise _StageError((index, "type"), f"unknown stage type {stage_type!r}{_suggest(str(stage_type), STAGES)}")
+    params = {k: v for k, v in item.items() if k != "type"}
+    try:
+        return StageConfig(type=stage_type, params=STAGES[stage_type].Params(**params))
+    except ValidationError as err:
+        first = err.errors()[0]
+        loc = (index,) + tuple(first["loc"])
+        raise _StageError(loc, _describe(first, STAGES[stage_type].Params)) from None
+
+
+class _StageError(ValueError):
+    def __init__(self, loc: tuple, message: str):
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
+
+
+def _suggest(name: str, valid) -> str:
+    match = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.5)
+    return f"; did you mean {match[0]!r}?" if match else f"; valid: {', '.join(sorted(valid))}"
+
+
+def _describe(error: dict, model: type[BaseModel] | None) -> str:
+    key = error["loc"][-1] if error["loc"] else None
+    if error["type"] == "extra_forbidden" and model is not None:
+        return f"unknown key {key!r}{_suggest(str(key), model.model_fields)}"
+    if error["type"] == "missing":
+        return f"missing required key {key!r}"
+    return f"{key}: {error['msg']}" if key is not None else error["msg"]
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The model whose field set applies to the last element of an error location."""
+    model: Any = BuilderConfig
+    for part in loc[:-1]:
+        if isinstance(part, int) or model is None:
+            continue
+        field = model.model_fields.get(part)
+        annotation = field.annotation if field else None
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    return model
+
+
+def _line_of(node: yaml.Node | None, loc: tuple) -> int | None:
+    """Walk the composed YAML tree along `loc`; return the 1-based line of the deepest match."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == part:
+                    line, node = key.start_mark.line + 1, value
+                    break
+            else:
+                break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _dotted(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> BuilderConfig:
+    """Read, merge CLI overrides into, and validate a YAML config."""
+    path = Path(path)
+    try:
+        source = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read config ({err})") from None
+    try:
+        data = yaml.safe_load(source)
+        tree = yaml.compose(source)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{where}: invalid YAML ({getattr(err, 'problem', err)})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the config must be a mapping of keys (name, input, stages, ...)")
+    for dotted, value in (overrides or {}).items():
+        section, _, key = dotted.rpartition(".")
+        target = data.setdefault(section, {}) if section else data
+        if not isinstance(target, dict):
+            raise ConfigError(f"{path}: `{section}` must be a mapping to apply --{key}")
+        target[key] = value
+    try:
+        return BuilderConfig(**data)
+    except ValidationError as err:
+        error = err.errors()[0]
+        loc = tuple(error["loc"])
+        cause = error.get("ctx", {}).get("error")
+        if isinstance(cause, _StageError):
+            loc, message = ("stages",) + cause.loc, cause.message
+        else:
+            message = _describe(error, _model_at(loc))
+        line = _line_of(tree, loc)
+        where = f":{line}" if line else ""
+        raise ConfigError(f"{path}{where}: {_dotted(loc)}: {message}") from None

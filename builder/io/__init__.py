@@ -1,0 +1,1 @@
+"""Readers turn input files into column batches; writers turn batches into Parquet shards."""

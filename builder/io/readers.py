@@ -1,0 +1,274 @@
+"""Input readers: files, folders and globs in, column batches and quarantine records out.
+
+Every input document becomes either a row of a batch or a `Quarantined` record that says
+which file, line and field was wrong: nothing is skipped silently. Memory stays flat: files
+are streamed and one over-long line is never held whole.
+"""
+from __future__ import annotations
+
+import glob
+import gzip
+import hashlib
+import io
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from builder.config import InputConfig
+from builder.text.decode import UndecodableBytes, decode_bytes
+
+EXTENSIONS = {
+    "jsonl": (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".json.zst", ".ndjson"),
+    "parquet": (".parquet",),
+    "text": (".txt", ".text", ".htm", ".html"),
+}
+BATCH_MAX_CHARS = 16_000_000
+LONE_SURROGATE_RE = re.compile("[\ud800-\udfff]")  # JSON escapes can smuggle these in
+
+
+class InputError(Exception):
+    """A user error in the input as a whole (missing path, unreadable file, wrong column)."""
+
+
+@dataclass
+class Quarantined:
+    id: str
+    source: str
+    reason: str
+    error: str
+    text: str | None = None
+
+
+@dataclass
+class SourceBatch:
+    columns: dict[str, list]
+    quarantined: list[Quarantined] = field(default_factory=list)
+    input_chars: int = 0
+
+
+@dataclass
+class InputFile:
+    path: Path
+    name: str  # as shown in ids and messages: relative to the working directory when possible
+    size: int
+
+
+def expand_inputs(config: InputConfig) -> list[InputFile]:
+    """Paths, folders and globs -> files in sorted order; a pattern matching nothing is an error."""
+    found: list[Path] = []
+    for pattern in config.paths:
+        matches = sorted(glob.glob(pattern, recursive=True)) if glob.has_magic(pattern) else [pattern]
+        if not matches or not all(os.path.exists(m) for m in matches):
+            raise InputError(f"input {pattern!r}: no such file or folder (relative paths are relative to {os.getcwd()})")
+        for match in matches:
+            path = Path(match)
+            if path.is_dir() and config.format != "datasets":
+                found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(EXTENSIONS[config.format])))
+            else:
+                found.append(path)
+    if not found:
+        raise InputError(f"input {config.paths}: no {config.format} files found")
+    files, seen = [], set()
+    for path in found:
+        key = path.resolve()
+        if key not in seen:
+            seen.add(key)
+            files.append(InputFile(path, _display_name(path), _size(path)))
+    return files
+
+
+def _display_name(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _size(path: Path) -> int:
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return path.stat().st_size
+
+
+def fingerprint(file: InputFile) -> str:
+    """sha256 of the file's bytes (of every file, in sorted order, for a folder)."""
+    digest = hashlib.sha256()
+    paths = sorted(p for p in file.path.rglob("*") if p.is_file()) if file.path.is_dir() else [file.path]
+    for path in paths:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+class DocumentReader:
+    """Yields batches of documents from the configured inputs, in input order."""
+
+    def __init__(self, config: InputConfig, files: list[InputFile], batch_size: int, limit: int | None = None):
+        self.config = config
+        self.files = files
+        self.batch_size = batch_size
+        self.limit = limit
+        self.empty_files: list[str] = []
+
+    def column_names(self) -> list[str]:
+        names = ["id", "text"]
+        if self.config.url_field:
+            names.append("url")
+        if self.config.format == "text":
+            names.append("encoding")
+        return names + ["_source"]
+
+    def batches(self) -> Iterator[SourceBatch]:
+        batch = self._new_batch()
+        count = 0
+        for file in self.files:
+            before = count
+            for item in self._read_file(file):
+                if self.limit is not None and count >= self.limit:
+                    break
+                count += 1
+                if isinstance(item, Quarantined):
+                    batch.quarantined.append(item)
+                else:
+                    for name, value in item.items():
+                        batch.columns[name].append(value)
+                    batch.input_chars += len(item["text"])
+                if len(batch.columns["text"]) >= self.batch_size or batch.input_chars >= BATCH_MAX_CHARS:
+                    yield batch
+                    batch = self._new_batch()
+            if count == before and (self.limit is None or count < self.limit):
+                self.empty_files.append(file.name)
+        if batch.columns["text"] or batch.quarantined:
+            yield batch
+
+    def _new_batch(self) -> SourceBatch:
+        return SourceBatch({name: [] for name in self.column_names()})
+
+    def _read_file(self, file: InputFile) -> Iterator[dict | Quarantined]:
+        reader = {"jsonl": self._read_jsonl, "parquet": self._read_parquet, "text": self._read_text, "datasets": self._read_datasets}
+        try:
+            yield from reader[self.config.format](file)
+        except (OSError, EOFError, pa.ArrowException, ValueError) as err:
+            if isinstance(err, InputError):
+                raise
+            raise InputError(f"{file.name}: cannot read as {self.config.format}: {err}") from None
+
+    def _document(self, file: InputFile, position: int, text, doc_id, url) -> dict | Quarantined:
+        source = f"{file.name}:{position}"
+        doc_id = str(doc_id) if doc_id is not None else source
+        if text is None:
+            return Quarantined(doc_id, source, "input.missing_field", f"{source}: field {self.config.text_field!r} is missing or null")
+        if not isinstance(text, str):
+            return Quarantined(doc_id, source, "input.bad_type", f"{source}: field {self.config.text_field!r} is {type(text).__name__}, not a string")
+        if len(text) > self.config.max_doc_chars:
+            return Quarantined(doc_id, source, "input.too_long", f"{source}: {len(text):,} characters > input.max_doc_chars={self.config.max_doc_chars:,}")
+        if LONE_SURROGATE_RE.search(text):
+            return Quarantined(doc_id, source, "input.invalid_text", f"{source}: field {self.config.text_field!r} holds lone surrogates (not valid Unicode)")
+        doc = {"id": doc_id, "text": text}
+        if self.config.url_field:
+            doc["url"] = url if isinstance(url, str) else None
+        doc["_source"] = source
+        return doc
+
+    def _read_jsonl(self, file: InputFile) -> Iterator[dict | Quarantined]:
+        max_line = self.config.max_doc_chars * 4 + (1 << 16)
+        text_field, id_field, url_field = self.config.text_field, self.config.id_field, self.config.url_field
+        with _open_compressed(file.path) as handle:
+            line_no = 0
+            while True:
+                raw = handle.readline(max_line)
+                if not raw:
+                    break
+                line_no += 1
+                source = f"{file.name}:{line_no}"
+                if not raw.endswith(b"\n") and len(raw) >= max_line:
+                    while (rest := handle.readline(max_line)) and not rest.endswith(b"\n"):
+                        pass
+                    yield Quarantined(source, source, "input.too_long", f"{source}: line longer than {max_line:,} bytes")
+                    continue
+                if not raw.strip():
+                    continue  # a blank line holds no document
+                try:
+                    record = json.loads(raw)
+                except UnicodeDecodeError as err:
+                    yield Quarantined(source, source, "input.invalid_utf8", f"{source}: invalid UTF-8 at byte {err.start}")
+                    continue
+                except json.JSONDecodeError as err:
+                    yield Quarantined(source, source, "input.invalid_json", f"{source}: invalid JSON ({err.msg} at column {err.colno})", raw[:2000].decode("utf-8", "replace"))
+                    continue
+                if not isinstance(record, dict):
+                    yield Quarantined(source, source, "input.invalid_json", f"{source}: expected a JSON object, got {type(record).__name__}")
+                    continue
+                yield self._document(
+                    file, line_no, record.get(text_field), record.get(id_field) if id_field else None, record.get(url_field) if url_field else None
+                )
+
+    def _read_parquet(self, file: InputFile) -> Iterator[dict | Quarantined]:
+        parquet = pq.ParquetFile(file.path)
+        yield from self._read_arrow_batches(file, parquet.schema_arrow, parquet.iter_batches(batch_size=self.batch_size))
+
+    def _read_datasets(self, file: InputFile) -> Iterator[dict | Quarantined]:
+        from datasets import Dataset, DatasetDict, load_from_disk
+
+        try:
+            loaded = load_from_disk(str(file.path))
+        except FileNotFoundError as err:
+            raise InputError(f"{file.name}: not a folder saved by datasets.save_to_disk ({err})") from None
+        splits = [loaded[name] for name in sorted(loaded)] if isinstance(loaded, DatasetDict) else [loaded]
+        position = 0
+        for split in splits:
+            assert isinstance(split, Dataset)
+            table = split.with_format("arrow").data.table
+            for doc in self._read_arrow_batches(file, table.schema, table.to_batches(self.batch_size), start=position):
+                yield doc
+            position += len(split)
+
+    def _read_arrow_batches(self, file: InputFile, schema: pa.Schema, batches, start: int = 0) -> Iterator[dict | Quarantined]:
+        text_field = self.config.text_field
+        if text_field not in schema.names:
+            raise InputError(f"{file.name}: no column {text_field!r} (columns: {', '.join(schema.names)}); set input.text_field")
+        id_field = self.config.id_field if self.config.id_field in schema.names else None
+        url_field = self.config.url_field if self.config.url_field in schema.names else None
+        position = start
+        for record_batch in batches:
+            texts = record_batch.column(text_field).to_pylist()
+            ids = record_batch.column(id_field).to_pylist() if id_field else [None] * len(texts)
+            urls = record_batch.column(url_field).to_pylist() if url_field else [None] * len(texts)
+            for text, doc_id, url in zip(texts, ids, urls):
+                yield self._document(file, position, text, doc_id, url)
+                position += 1
+
+    def _read_text(self, file: InputFile) -> Iterator[dict | Quarantined]:
+        source = f"{file.name}:0"
+        limit = self.config.max_doc_chars * 4
+        if file.size > limit:
+            yield Quarantined(file.name, source, "input.too_long", f"{file.name}: {file.size:,} bytes > {limit:,} (input.max_doc_chars × 4)")
+            return
+        data = file.path.read_bytes()
+        try:
+            text, encoding = decode_bytes(data, self.config.encoding)
+        except UndecodableBytes as err:
+            yield Quarantined(file.name, source, "input.undecodable", f"{file.name}: {err}")
+            return
+        doc = self._document(file, 0, text, file.name, None)
+        if isinstance(doc, dict):
+            doc["encoding"] = encoding
+        yield doc
+
+
+def _open_compressed(path: Path) -> IO[bytes]:
+    name = path.name
+    if name.endswith(".gz"):
+        return gzip.open(path, "rb")
+    if name.endswith(".zst"):
+        import zstandard
+
+        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True))
+    return open(path, "rb", buffering=1 << 20)

@@ -1,0 +1,1 @@
+"""Releases: versions, manifests, dataset cards; local folders now, the Hub later."""
