@@ -1,0 +1,345 @@
+"""CJK mojibake: reverse the round trips that are reversible, measure the damage that is not.
+
+Chinese text is damaged in two ways. Reversible: the right bytes were decoded with the
+wrong codec (UTF-8 read as GBK/GB18030/Big5, GBK or Big5 read as Latin-1/Windows-1252,
+or one of those twice); re-encoding with the wrong codec gives the bytes back. Lossy: bytes
+were replaced before we saw them (U+FFFD, `锟斤拷` which is U+FFFD's UTF-8 read as GBK,
+`烫烫烫`/`屯屯屯` from uninitialised buffers, `?` where an encoder could not map a
+character). Lossy damage is never guessed at: it is measured by `mojibake_ratio` so the
+quality stage can decide what to keep.
+
+A span is repaired only when the decoded result is clearly better Chinese, judged by the
+share of common characters (GB2312 level 1, Big5 level 1, CJK punctuation, full-width
+forms): real mojibake is made of rare characters, real text of common ones.
+"""
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+from functools import lru_cache
+
+from builder.text.chars import CJK_PUNCTUATION, HAN_RANGES
+
+REPLACEMENT = "\ufffd"
+# Byte that can never occur in UTF-8: stands for a byte lost to U+FFFD while re-encoding.
+LOST_BYTE = b"\xff"
+
+
+def _double_byte_chars(codec: str, leads: range, trails: range) -> set[str]:
+    found = set()
+    for lead in leads:
+        for trail in trails:
+            try:
+                found.add(bytes((lead, trail)).decode(codec))
+            except UnicodeDecodeError:
+                continue
+    return found
+
+
+def _common_chars() -> frozenset[str]:
+    """GB2312 level 1 (3,755 most used simplified) and Big5 level 1 (5,401 most used traditional)."""
+    gb_level1 = _double_byte_chars("gb2312", range(0xB0, 0xD8), range(0xA1, 0xFF))
+    big5_level1 = _double_byte_chars("big5", range(0xA4, 0xC7), [*range(0x40, 0x7F), *range(0xA1, 0xFF)])
+    full_width = {chr(c) for c in range(0xFF01, 0xFF5F)}
+    return frozenset(gb_level1 | big5_level1 | full_width | set(CJK_PUNCTUATION) | {"、", "〇"})
+
+
+COMMON_CHARS = _common_chars()
+
+# Characters that the lead-and-continuation byte pair of a UTF-8 CJK character (E3-EF, 80-BF)
+# turns into when read as GBK or Big5. Mojibake of Chinese has one every two or three
+# characters; clean text almost never has two of them that close.
+UTF8_LEAD_PAIR_CHARS = {
+    "gb18030": _double_byte_chars("gb18030", range(0xE3, 0xF0), range(0x80, 0xC0)),
+    "big5hkscs": _double_byte_chars("big5hkscs", range(0xE3, 0xF0), range(0x80, 0xC0)),
+}
+
+
+def _class(chars: set[str]) -> str:
+    return "".join(re.escape(c) for c in sorted(chars))
+
+
+# Two lead pairs close together, or one next to a lost byte: cheap enough to run on every text.
+UTF8_READ_AS_RE = {
+    codec: re.compile(f"[{_class(chars)}](?:[^\\n]{{0,2}}[{_class(chars)}]|\ufffd)|\ufffd[{_class(chars)}]")
+    for codec, chars in UTF8_LEAD_PAIR_CHARS.items()
+}
+# Windows-1252 letters outside Latin-1 that a high byte becomes when read as cp1252.
+CP1252_EXTRA = "€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ"
+LATIN1_HIGH_CLASS = f"\u0080-\u00ff{CP1252_EXTRA}"
+# Two high Latin-1/cp1252 characters in a row: every GBK/Big5 double-byte character read
+# as Latin-1 looks like this; French or German words rarely do, and are checked after.
+LATIN1_RUN_RE = re.compile(f"[{LATIN1_HIGH_CLASS}](?:[{LATIN1_HIGH_CLASS}\\x20-\\x7e]*[{LATIN1_HIGH_CLASS}])?")
+
+HAN_CLASS = HAN_RANGES
+PINYIN_LETTERS = "a-zA-Zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüê"
+# `?` left where an encoder could not map a character. A `?` is a real question mark when
+# it ends a clause; inside Chinese it is a lost character. Strong forms: several `?` before
+# Han, `?` right before Chinese punctuation, `?` after Chinese punctuation and before Han,
+# `?` followed by the tail of a pinyin annotation whose `(` was swallowed (`?cè)`).
+LOST_QUESTION_STRONG_RE = re.compile(
+    f"\\?{{2,}}(?=[{HAN_CLASS}])"
+    f"|(?<=[{HAN_CLASS}])\\?+(?=[，。、；：])"
+    f"|(?<=[，。、；：“”（）])\\?+(?=[{HAN_CLASS}])"
+    f"|\\?+(?=[{PINYIN_LETTERS}]{{1,6}}\\))"
+)
+# Weak form, `Han?Han`: also how people type a question mark with half-width punctuation,
+# so it counts only in a text that has strong evidence of lost characters.
+LOST_QUESTION_WEAK_RE = re.compile(f"(?<=[{HAN_CLASS}])\\?(?=[{HAN_CLASS}])")
+LOSSY_MARKER_RE = re.compile("\ufffd+|(?:锟斤拷)+|烫{3,}|屯{3,}")
+
+
+@dataclass(frozen=True)
+class Repair:
+    start: int
+    end: int
+    replacement: str
+    kind: str  # e.g. "utf8_as_gb18030", "gb18030_as_latin1"
+
+
+def common_share(text: str) -> float:
+    """Share of non-ASCII characters that are common Chinese characters or punctuation."""
+    wide = [c for c in text if c > "\x7f" and c != REPLACEMENT]
+    if not wide:
+        return 0.0
+    return sum(c in COMMON_CHARS for c in wide) / len(wide)
+
+
+@lru_cache(maxsize=65536)
+def _encoded_len(ch: str, codec: str) -> int:
+    return len(ch.encode(codec))
+
+
+def _is_surrogate(ch: str) -> bool:
+    return "\udc80" <= ch <= "\udcff"
+
+
+class _Line:
+    """One line re-encoded with the codec that misread it, with a byte -> character map."""
+
+    def __init__(self, line: str, codec: str):
+        self.line = line
+        self.data = LOST_BYTE.join(p.encode(codec, errors="strict") for p in line.split(REPLACEMENT))
+        self.starts = []
+        offset = 0
+        for ch in line:
+            self.starts.append(offset)
+            offset += 1 if ch == REPLACEMENT else _encoded_len(ch, codec)
+        self.lost_or_lead_pair = {REPLACEMENT} | UTF8_LEAD_PAIR_CHARS[codec]
+
+    def char_at(self, byte: int) -> int:
+        return bisect_right(self.starts, byte) - 1
+
+    def only_damage_inside(self, start: int, end: int) -> bool:
+        """Characters lying wholly in bytes [start, end) are lost bytes or UTF-8 lead pairs.
+
+        Guards against taking clean text next to a gap for damage: clean characters are
+        almost never a UTF-8 lead byte followed by a continuation byte.
+        """
+        first = self.char_at(start)
+        if self.starts[first] < start:
+            first += 1
+        for i in range(first, len(self.line)):
+            char_end = self.starts[i + 1] if i + 1 < len(self.line) else len(self.data)
+            if char_end > end:
+                break
+            if self.line[i] not in self.lost_or_lead_pair:
+                return False
+        return True
+
+
+def _tokens(data: bytes) -> list[tuple[str, int, int]]:
+    """Decoded UTF-8 characters and gaps of undecodable bytes as (char or "", start, end)."""
+    tokens: list[tuple[str, int, int]] = []
+    position = 0
+    for ch in data.decode("utf-8", errors="surrogateescape"):
+        size = 1 if _is_surrogate(ch) else len(ch.encode("utf-8"))
+        if _is_surrogate(ch):
+            if tokens and tokens[-1][0] == "":
+                tokens[-1] = ("", tokens[-1][1], position + 1)
+            else:
+                tokens.append(("", position, position + 1))
+        else:
+            tokens.append((ch, position, position + size))
+        position += size
+    return tokens
+
+
+def _bridgeable(line: _Line, start: int, end: int) -> bool:
+    """A gap inside a repaired span: bytes lost to U+FFFD plus the broken characters around them."""
+    gap = line.data[start:end]
+    return LOST_BYTE in gap and end - start <= 9 and line.only_damage_inside(start, end)
+
+
+def _edge(line: _Line, start: int, end: int, leading: bool) -> int | None:
+    """How much of a gap next to a span to take in with it (as one U+FFFD), or None."""
+    boundaries = [b for b in line.starts[line.char_at(start) :] if start <= b <= end]
+    if not leading:
+        boundaries = [b for b in reversed(boundaries) if b > start] + ([end] if end == len(line.data) else [])
+    for cut in boundaries:
+        lo, hi = (cut, end) if leading else (start, cut)
+        if LOST_BYTE in line.data[lo:hi] and line.only_damage_inside(lo, hi):
+            return cut
+    return None
+
+
+def _utf8_runs(line_text: str, codec: str) -> list[Repair]:
+    """Spans of a line whose `codec` bytes are valid UTF-8, as repairs still to judge.
+
+    U+FFFD in the line stands for a byte the first decoder dropped; it becomes a byte
+    impossible in UTF-8, and a short gap made of such lost bytes and the characters they
+    broke comes back as one U+FFFD inside the repaired span.
+    """
+    line = _Line(line_text, codec)
+    tokens = _tokens(line.data)
+    repairs = []
+    i = 0
+    while i < len(tokens):
+        if tokens[i][0] == "" or tokens[i][0] < "\x80":
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(tokens):
+            nxt = tokens[j + 1]
+            if nxt[0] != "" or (j + 2 < len(tokens) and tokens[j + 2][0] > "\x7f" and _bridgeable(line, nxt[1], nxt[2])):
+                j += 1
+            else:
+                break
+        while tokens[j][0] < "\x80":
+            j -= 1
+        run = tokens[i : j + 1]
+        wide = sum(1 for ch, _, _ in run if ch > "\x7f" and ch != REPLACEMENT)
+        if wide >= 2:
+            text = "".join(ch or REPLACEMENT for ch, _, _ in run)
+            byte_start, byte_end = run[0][1], run[-1][2]
+            if i > 0 and tokens[i - 1][0] == "":
+                cut = _edge(line, tokens[i - 1][1], tokens[i - 1][2], leading=True)
+                if cut is not None:
+                    text, byte_start = REPLACEMENT + text, cut
+            if j + 1 < len(tokens) and tokens[j + 1][0] == "":
+                cut = _edge(line, tokens[j + 1][1], tokens[j + 1][2], leading=False)
+                if cut is not None:
+                    text, byte_end = text + REPLACEMENT, cut
+            repairs.append(Repair(line.char_at(byte_start), line.char_at(byte_end - 1) + 1, text, f"utf8_as_{codec}"))
+        i = j + 1
+    return repairs
+
+
+def _is_better(original: str, replacement: str) -> bool:
+    """A repair must use more common characters and never add U+FFFD."""
+    if replacement.count(REPLACEMENT) > original.count(REPLACEMENT):
+        return False
+    if any("\ue000" <= c <= "\uf8ff" or c < " " and c not in "\t\n" for c in replacement):
+        return False
+    before, after = common_share(original), common_share(replacement)
+    return after >= 0.85 and after - before >= 0.3
+
+
+def find_utf8_misread(text: str) -> list[Repair]:
+    """UTF-8 bytes that were decoded as GB18030 or Big5, with what they say."""
+    repairs: list[Repair] = []
+    for codec, pattern in UTF8_READ_AS_RE.items():
+        if not pattern.search(text):
+            continue
+        line_start = 0
+        for line in text.split("\n"):
+            if pattern.search(line):
+                try:
+                    candidates = _utf8_runs(line, codec)
+                except UnicodeEncodeError:
+                    candidates = []
+                for r in candidates:
+                    original = line[r.start : r.end]
+                    if _is_better(original, r.replacement):
+                        repairs.append(Repair(line_start + r.start, line_start + r.end, r.replacement, r.kind))
+            line_start += len(line) + 1
+        if repairs:
+            break
+    return repairs
+
+
+def _legacy_candidates(span: str) -> list[tuple[str, str]]:
+    raw = None
+    for single_byte in ("latin-1", "cp1252"):
+        try:
+            raw = span.encode(single_byte)
+            break
+        except UnicodeEncodeError:
+            continue
+    if raw is None:
+        return []
+    out = []
+    for codec in ("utf-8", "gb18030", "big5hkscs"):
+        try:
+            out.append((raw.decode(codec), codec))
+        except UnicodeDecodeError:
+            continue
+    return out
+
+
+def find_legacy_misread(text: str) -> list[Repair]:
+    """UTF-8, GBK or Big5 bytes that were decoded as Latin-1 or Windows-1252."""
+    repairs = []
+    for m in LATIN1_RUN_RE.finditer(text):
+        span = m.group()
+        best = None
+        for decoded, codec in _legacy_candidates(span):
+            wide = sum(1 for c in decoded if c > "\x7f")
+            if wide < 2 or not _is_better(span, decoded):
+                continue
+            score = common_share(decoded)
+            if best is None or score > best[0]:
+                best = (score, decoded, codec)
+        if best is not None:
+            repairs.append(Repair(m.start(), m.end(), best[1], f"{best[2]}_as_latin1"))
+    return repairs
+
+
+def _apply(text: str, repairs: list[Repair]) -> str:
+    out = []
+    position = 0
+    for r in sorted(repairs, key=lambda r: r.start):
+        if r.start < position:
+            continue
+        out.append(text[position : r.start])
+        out.append(r.replacement)
+        position = r.end
+    out.append(text[position:])
+    return "".join(out)
+
+
+def repair_mojibake(text: str, max_rounds: int = 3) -> tuple[str, int]:
+    """Undo reversible CJK mojibake; returns (text, number of spans repaired).
+
+    Rounds repeat because double encodings peel one layer per round.
+    """
+    repaired = 0
+    for _ in range(max_rounds):
+        repairs = find_utf8_misread(text) + find_legacy_misread(text)
+        if not repairs:
+            break
+        text = _apply(text, repairs)
+        repaired += len(repairs)
+    return text, repaired
+
+
+def lossy_evidence(text: str) -> int:
+    """Characters that show lost information: U+FFFD, `锟斤拷`, `烫烫烫`, lost `?`."""
+    count = sum(len(m) for m in LOSSY_MARKER_RE.findall(text))
+    strong = sum(len(m) for m in LOST_QUESTION_STRONG_RE.findall(text))
+    if strong:
+        strong += len(LOST_QUESTION_WEAK_RE.findall(text))
+    return count + strong
+
+
+def unrepaired_residue(text: str) -> int:
+    """Characters of mojibake spans that a repair would reverse but that are still there."""
+    return sum(r.end - r.start for r in find_utf8_misread(text) + find_legacy_misread(text))
+
+
+def mojibake_ratio(text: str) -> float:
+    """Share of characters that are mojibake evidence (lossy damage or unrepaired residue)."""
+    if not text:
+        return 0.0
+    return min(1.0, (lossy_evidence(text) + unrepaired_residue(text)) / len(text))
