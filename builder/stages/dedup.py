@@ -1,37 +1,348 @@
-"""`dedup`: exact duplicates on normalized text (first version)."""
+"""`dedup`: exact and near-duplicate removal for Chinese, within a version and across versions.
+
+Map step (parallel, per batch): each text becomes a comparison key (punctuation width folded,
+whitespace removed), from which come a 128-bit exact hash, the key's length in characters
+and a MinHash signature of its character n-grams (Chinese has no spaces to split words on).
+
+Decide step (once, main process): sees only ids and those keys, never texts. Exact copies
+keep the first in input order. Near duplicates are found by LSH banding, verified by the
+estimated Jaccard of their signatures, clustered with union-find, and one document per
+cluster is kept by `keep`. Documents of earlier published versions come before this run's
+in that order and are never dropped, so a new document that copies one is dropped with
+`<version>:<id>` of the published one. The kept documents' keys are written to
+`artifacts_dir` for the versions that come after.
+
+Memory of the decide step, per document: 16 (exact hash) + 2 x num_perm (signature) + 4
+(length) + 8 (cluster parent) bytes held throughout, plus about 40 bytes of scratch per band
+while it is read; 560 bytes with the defaults.
+"""
 from __future__ import annotations
 
 import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from pydantic import Field, model_validator
 
 from builder.stages import register
 from builder.stages.base import Batch, Drop, GlobalContext, GlobalStage, StageParams
+from builder.text.chars import WIDTH_FOLD
+from builder.text.minhash import SCHEME, minhash_signatures, to_codepoints
+from builder.text.minhash_lsh import near_duplicate_clusters
+
+# Bumped whenever comparison_keys or the exact hash changes: exact hashes of earlier versions must match it.
+KEY_SCHEME = "width-fold-no-whitespace-utf32-v1"
+SIGNATURES_FILE = "signatures.parquet"
+SUMMARY_FILE = "dedup.json"
+_WHITESPACE = 0xFFFFFFFF  # marks code points the comparison key leaves out
+EXACT, LENGTH, MINHASH = "_dedup_exact", "_dedup_length", "_dedup_minhash"
+ARTIFACT_COLUMNS = {"id": "id", EXACT: "exact", LENGTH: "length", MINHASH: "minhash"}
 
 
 class DedupParams(StageParams):
-    exact: bool = True
+    exact: bool = Field(True, description="Drop exact copies of the comparison key (width-folded, no whitespace).")
+    near: bool = Field(True, description="Drop near duplicates found with MinHash LSH.")
+    ngram: int = Field(
+        5,
+        ge=2,
+        le=16,
+        description="Characters per shingle. 5 Chinese characters span two to three words: short enough that a "
+        "changed date spoils few shingles, long enough that unrelated texts share almost none.",
+    )
+    num_perm: int = Field(
+        256,
+        description="Signature length (power of two). The Jaccard estimate's standard deviation at 0.7 is "
+        "sqrt(0.7 * 0.3 / 256) = 0.029; the signature costs 2 bytes per slot per document.",
+    )
+    bands: int = Field(42, ge=1, description="LSH bands; bands x rows <= num_perm.")
+    rows: int = Field(
+        6,
+        ge=1,
+        description="Slots per band. With 42 x 6 a pair is a candidate with probability 0.995 at Jaccard 0.7, "
+        "0.49 at 0.5 and 0.03 at 0.3 (1 - (1 - J^rows)^bands).",
+    )
+    threshold: float = Field(
+        0.7, gt=0.0, le=1.0, description="Estimated Jaccard of character n-grams from which two texts are duplicates."
+    )
+    keep: Literal["first", "longest"] = Field(
+        "first", description="Which document of a near-duplicate cluster survives (longest: ties go to the first)."
+    )
+    cross_version: bool = Field(
+        True, description="Also drop documents that duplicate a document of an earlier published version."
+    )
+
+    @model_validator(mode="after")
+    def _check_shape(self) -> "DedupParams":
+        if self.num_perm < 16 or self.num_perm & (self.num_perm - 1):
+            raise ValueError(f"num_perm must be a power of two >= 16, got {self.num_perm}")
+        if self.bands * self.rows > self.num_perm:
+            raise ValueError(f"bands x rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}")
+        return self
+
+
+@lru_cache(maxsize=1)
+def _comparison_table() -> np.ndarray:
+    """Code point -> its comparison form for the BMP (whitespace -> `_WHITESPACE`)."""
+    table = np.arange(0x10000, dtype=np.uint32)
+    for code in range(0x10000):
+        folded = chr(code).translate(WIDTH_FOLD)
+        table[code] = _WHITESPACE if folded.isspace() else ord(folded)
+    return table
+
+
+def comparison_keys(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The texts as dedup compares them: punctuation width folded, all whitespace removed.
+
+    Returned as concatenated code points and lengths (the form `minhash_signatures` takes).
+    Chinese does not separate words with spaces, so whitespace differences (line breaks of
+    a mirror, U+3000 indents) say nothing about whether two texts are the same. Done on
+    code point arrays because `str.translate` over every character is the slowest part of
+    the map step otherwise.
+    """
+    codepoints, lengths = to_codepoints(texts)
+    # Every whitespace character and every WIDTH_FOLD key is in the BMP.
+    folded = _comparison_table()[np.minimum(codepoints, 0xFFFF)]
+    folded = np.where(codepoints > 0xFFFF, codepoints, folded)
+    kept = folded != _WHITESPACE
+    text_index = np.repeat(np.arange(len(texts)), lengths)
+    return folded[kept], np.bincount(text_index[kept], minlength=len(texts))
 
 
 @register
 class Dedup(GlobalStage):
     type = "dedup"
     Params = DedupParams
+    params: DedupParams
 
     def key_columns(self) -> dict[str, pa.DataType]:
-        return {"_dedup_exact": pa.binary(16)}
+        columns = {EXACT: pa.binary(16), LENGTH: pa.int32()}
+        if self.params.near:
+            columns[MINHASH] = pa.binary(2 * self.params.num_perm)
+        return columns
 
     def __call__(self, batch: Batch) -> Batch:
-        batch["_dedup_exact"] = [hashlib.blake2b("".join(t.split()).encode(), digest_size=16).digest() for t in batch["text"]]
+        codepoints, lengths = comparison_keys(batch["text"])
+        ends = np.cumsum(lengths).tolist()
+        key_bytes = codepoints.tobytes()
+        batch[EXACT] = [
+            hashlib.blake2b(key_bytes[4 * start : 4 * end], digest_size=16).digest()
+            for start, end in zip([0, *ends[:-1]], ends)
+        ]
+        batch[LENGTH] = lengths.tolist()
+        if self.params.near:
+            signatures = minhash_signatures(codepoints, lengths, self.params.ngram, self.params.num_perm)
+            width = signatures.shape[1] * 2
+            flat = signatures.tobytes()
+            batch[MINHASH] = [flat[i : i + width] for i in range(0, len(flat), width)]
+            batch.count("dedup.too_short_for_near", int((lengths < self.params.ngram).sum()))
         return batch
 
     def decide(self, keys: pa.Table, context: GlobalContext) -> list[Drop | None]:
-        first: dict[bytes, str] = {}
-        out: list[Drop | None] = []
-        for doc_id, key in zip(keys["id"].to_pylist(), keys["_dedup_exact"].to_pylist()):
-            if key in first:
-                out.append(Drop("dedup.exact", first[key]))
-            else:
-                first[key] = doc_id
-                out.append(None)
+        p = self.params
+        previous = _PreviousKeys.load(context.previous_versions, p) if p.cross_version else _PreviousKeys.none(p)
+        n_prev, n = previous.size, keys.num_rows
+        total = n_prev + n
+        exact = np.empty((total, 2), dtype=np.uint64)
+        exact[:n_prev] = previous.exact
+        _fill_fixed_binary(exact[n_prev:], keys[EXACT])
+        length = np.concatenate([previous.length, keys[LENGTH].to_numpy().astype(np.int32)])
+        rows = np.arange(total, dtype=np.int64)
+
+        representative = _first_equal_rows(exact) if p.exact else rows.copy()
+        is_exact_copy = representative != rows
+        # Exact copies point at their first copy; everything else at its cluster's keeper.
+        keeper = representative.copy()
+        stats = None
+        if p.near:
+            signatures = np.empty((total, p.num_perm), dtype=np.uint16)
+            signatures[:n_prev] = previous.signatures
+            previous.signatures = None  # copied: do not hold published signatures twice
+            _fill_fixed_binary(signatures[n_prev:], keys[MINHASH])
+            searchable = ~is_exact_copy & (length >= p.ngram)
+            searchable[:n_prev] &= previous.has_signature
+            labels, stats = near_duplicate_clusters(signatures, searchable, p.bands, p.rows, p.threshold)
+            del signatures
+            keeper[~is_exact_copy] = _cluster_keepers(labels, length, n_prev, p.keep)[labels[~is_exact_copy]]
+            groups = labels[representative[n_prev:]]
+        else:
+            groups = representative[n_prev:]
+
+        current = slice(n_prev, total)
+        dropped = np.flatnonzero(keeper[current] != rows[current])
+        kept_rows = keeper[current][dropped]
+        reasons = np.where(is_exact_copy[current][dropped], "dedup.exact", "dedup.near")
+        details = previous.describe(kept_rows, keys["id"])
+        out: list[Drop | None] = [None] * n
+        for row, reason, detail in zip(dropped.tolist(), reasons.tolist(), details):
+            out[row] = Drop(reason, detail)
+
+        kept = np.ones(n, dtype=bool)
+        kept[dropped] = False
+        self._write_artifacts(context, keys, kept, previous, reasons, kept_rows, _group_size_histogram(groups, n_prev), stats)
         return out
+
+    def _write_artifacts(self, context, keys, kept, previous, reasons, kept_rows, group_sizes, stats) -> None:
+        directory = Path(context.artifacts_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        columns = ["id", *self.key_columns()]
+        kept_keys = keys.select(columns).filter(pa.array(kept))
+        pq.write_table(kept_keys.rename_columns([ARTIFACT_COLUMNS[c] for c in columns]), directory / SIGNATURES_FILE)
+        summary = {
+            "params": self.params.model_dump(),
+            "key_scheme": KEY_SCHEME,
+            "signature_scheme": SCHEME,
+            "documents": keys.num_rows,
+            "kept": int(kept.sum()),
+            "exact_duplicates": int((reasons == "dedup.exact").sum()),
+            "near_duplicates": int((reasons == "dedup.near").sum()),
+            "duplicates_of_previous_versions": int((kept_rows < previous.size).sum()),
+            "previous_versions": previous.versions,
+            "previous_versions_without_keys": previous.missing,
+            "duplicate_group_sizes": {str(k): v for k, v in sorted(group_sizes.items())},
+            "candidate_pairs": stats.candidate_pairs if stats else 0,
+            "verified_pairs": stats.verified_pairs if stats else 0,
+        }
+        (directory / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+
+
+def _fill_fixed_binary(out: np.ndarray, column: pa.ChunkedArray) -> None:
+    """Copy a fixed-size binary column into the rows of `out`, chunk by chunk, no Python objects."""
+    width = out.dtype.itemsize * (out.shape[1] if out.ndim > 1 else 1)
+    start = 0
+    for chunk in column.chunks:
+        if not pa.types.is_fixed_size_binary(chunk.type):
+            chunk = chunk.cast(pa.binary(width))
+        if chunk.null_count:
+            raise ValueError(f"dedup key column has {chunk.null_count} nulls")
+        data = np.frombuffer(chunk.buffers()[1], dtype=np.uint8, count=len(chunk) * width, offset=chunk.offset * width)
+        out[start : start + len(chunk)] = data.view(out.dtype).reshape((len(chunk), *out.shape[1:]))
+        start += len(chunk)
+
+
+def _first_equal_rows(exact: np.ndarray) -> np.ndarray:
+    """For each row, the first row with the same 128-bit hash (itself when it is the first)."""
+    order = np.lexsort((exact[:, 1], exact[:, 0]))
+    sorted_hash = exact[order]
+    run_start = np.ones(len(order), dtype=bool)
+    run_start[1:] = (sorted_hash[1:] != sorted_hash[:-1]).any(axis=1)
+    first = order[run_start][np.cumsum(run_start) - 1]
+    representative = np.empty(len(order), dtype=np.int64)
+    representative[order] = first
+    return representative
+
+
+def _cluster_keepers(labels: np.ndarray, length: np.ndarray, n_prev: int, keep: str) -> np.ndarray:
+    """Indexed by cluster label: the row each cluster keeps.
+
+    A cluster holding a published document keeps it (labels are the smallest row, and
+    published rows come first); otherwise the first row, or the longest (ties: first).
+    """
+    keeper = np.arange(len(labels), dtype=np.int64)
+    if keep == "longest":
+        order = np.lexsort((np.arange(len(labels)), -length.astype(np.int64), labels))
+        run_start = np.ones(len(order), dtype=bool)
+        run_start[1:] = labels[order][1:] != labels[order][:-1]
+        heads = order[run_start]
+        keeper[labels[heads]] = heads
+        keeper[:n_prev] = np.arange(n_prev)
+    return keeper
+
+
+def _group_size_histogram(labels: np.ndarray, n_prev: int) -> dict[int, int]:
+    """{documents in a group: number of groups}, for groups of two or more.
+
+    A group is one kept document (of this run or published) and this run's exact and near
+    copies dropped in its favour; `labels` holds the group of each row of this run.
+    """
+    label, sizes = np.unique(labels, return_counts=True)
+    sizes += label < n_prev
+    size, count = np.unique(sizes[sizes > 1], return_counts=True)
+    return dict(zip(size.tolist(), count.tolist()))
+
+
+class _PreviousKeys:
+    """The kept documents' keys of earlier published versions, oldest first."""
+
+    def __init__(self, num_perm: int):
+        self.versions: list[str] = []
+        self.missing: list[str] = []
+        self.ids = pa.chunked_array([], pa.string())
+        self.version_index = np.empty(0, dtype=np.int32)
+        self.exact = np.empty((0, 2), dtype=np.uint64)
+        self.length = np.empty(0, dtype=np.int32)
+        self.signatures = np.empty((0, num_perm), dtype=np.uint16)
+        self.has_signature = np.empty(0, dtype=bool)
+
+    @property
+    def size(self) -> int:
+        return len(self.length)
+
+    @classmethod
+    def none(cls, params: DedupParams) -> "_PreviousKeys":
+        return cls(params.num_perm)
+
+    @classmethod
+    def load(cls, version_dirs: list, params: DedupParams) -> "_PreviousKeys":
+        found = cls(params.num_perm)
+        ids, version_index, exact, length, signatures, has_signature = [], [], [], [], [], []
+        for version_dir in map(Path, version_dirs):
+            keys_file = version_dir / "dedup" / SIGNATURES_FILE
+            if not keys_file.exists():
+                found.missing.append(version_dir.name)
+                continue
+            summary = json.loads((version_dir / "dedup" / SUMMARY_FILE).read_text())
+            _check_compatible(version_dir.name, summary, params)
+            table = pq.read_table(keys_file)
+            rows = table.num_rows
+            ids.append(table["id"])
+            version_index.append(np.full(rows, len(found.versions), dtype=np.int32))
+            found.versions.append(version_dir.name)
+            exact.append(np.empty((rows, 2), dtype=np.uint64))
+            _fill_fixed_binary(exact[-1], table["exact"])
+            length.append(table["length"].to_numpy().astype(np.int32))
+            signatures.append(np.zeros((rows, params.num_perm), dtype=np.uint16))
+            has_signature.append(np.full(rows, "minhash" in table.column_names))
+            if has_signature[-1].any():
+                _fill_fixed_binary(signatures[-1], table["minhash"])
+        if found.versions:
+            found.ids = pa.chunked_array([chunk for column in ids for chunk in column.chunks], pa.string())
+            found.version_index = np.concatenate(version_index)
+            found.exact = np.concatenate(exact)
+            found.length = np.concatenate(length)
+            found.signatures = np.concatenate(signatures)
+            found.has_signature = np.concatenate(has_signature)
+        return found
+
+    def describe(self, kept_rows: np.ndarray, current_ids: pa.ChunkedArray) -> list[str]:
+        """The kept document of each row: its id, or `<version>:<id>` when it is published."""
+        published = kept_rows < self.size
+        details = pc.take(current_ids, pa.array(np.where(published, 0, kept_rows - self.size))).to_pylist()
+        for i in np.flatnonzero(published).tolist():
+            row = int(kept_rows[i])
+            details[i] = f"{self.versions[self.version_index[row]]}:{self.ids[row].as_py()}"
+        return details
+
+
+def _check_compatible(version: str, summary: dict, params: DedupParams) -> None:
+    """Keys of another version are comparable only if made the same way."""
+    theirs = summary["params"]
+    mismatched = [
+        f"{name}: {theirs.get(name)} there, {getattr(params, name)} here"
+        for name in ("ngram", "num_perm")
+        if theirs.get("near", True) and theirs.get(name) != getattr(params, name)
+    ]
+    if summary.get("key_scheme") != KEY_SCHEME:
+        mismatched.append(f"key scheme: {summary.get('key_scheme')} there, {KEY_SCHEME} here")
+    if theirs.get("near", True) and summary.get("signature_scheme") != SCHEME:
+        mismatched.append(f"signature scheme: {summary.get('signature_scheme')} there, {SCHEME} here")
+    if mismatched:
+        raise ValueError(
+            f"dedup keys of published version {version} were made differently ({'; '.join(mismatched)}); "
+            "use the same dedup params or set cross_version: false"
+        )

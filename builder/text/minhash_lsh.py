@@ -1,0 +1,115 @@
+"""Near-duplicate clusters from MinHash signatures: LSH banding, verification, union-find.
+
+Everything is numpy over whole columns so that memory stays a fixed number of bytes per
+document and no Python object is made per document or per pair:
+- per band, the band's slots are hashed to one uint64 per document, documents are sorted
+  by it, and each run of equal keys becomes candidate pairs (first of the run, member);
+  pairing with the run's first instead of all pairs keeps the work linear when a bucket
+  holds thousands of copies;
+- pairs whose documents are already in one cluster are skipped, the rest are verified by
+  the estimated Jaccard of their full signatures, and accepted pairs are merged into a
+  union-find forest by vectorised hooking (each root points to the smallest row it meets)
+  and pointer jumping.
+Clusters are therefore labelled by their smallest row, whatever order bands are read in.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from builder.text.minhash import estimated_jaccard, mix64
+
+_U64 = np.uint64
+# Candidate pairs verified per step: bounds the scratch memory of gathering signatures.
+_VERIFY_CHUNK = 1 << 16
+
+
+@dataclass
+class ClusterStats:
+    candidate_pairs: int = 0  # pairs sharing a band, not already in one cluster
+    verified_pairs: int = 0  # of those, pairs whose estimated Jaccard reached the threshold
+
+
+def band_keys(signatures: np.ndarray, start: int, rows: int) -> np.ndarray:
+    """One uint64 per signature for the band of `rows` slots starting at `start`.
+
+    Four 16-bit slots are packed exactly into a word; longer bands chain the words through
+    a mixer, so different bands of the same rows differ only by chance (2**-64).
+    """
+    key = np.zeros(signatures.shape[0], dtype=np.uint64)
+    for word_start in range(start, start + rows, 4):
+        word = np.zeros(signatures.shape[0], dtype=np.uint64)
+        for slot in range(word_start, min(word_start + 4, start + rows)):
+            word <<= _U64(16)
+            word |= signatures[:, slot]
+        with np.errstate(over="ignore"):
+            key = mix64(key ^ word)
+    return key
+
+
+def equal_key_pairs(keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first, member) pairs for every run of equal keys; `first` is the run's smallest row."""
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    run_start = np.empty(order.size, dtype=bool)
+    run_start[:1] = True
+    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=run_start[1:])
+    first = rows[order[run_start]][np.cumsum(run_start) - 1]
+    members = ~run_start
+    return first[members], rows[order[members]]
+
+
+def flatten(parent: np.ndarray) -> None:
+    """Pointer jumping, in place, until every row points straight at its root."""
+    while True:
+        grand = parent[parent]
+        if np.array_equal(grand, parent):
+            return
+        parent[:] = grand
+
+
+def union(parent: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
+    """Merge the clusters of each pair (a[i], b[i]); `parent` must be flat, and stays flat."""
+    while a.size:
+        root_a, root_b = parent[a], parent[b]
+        apart = root_a != root_b
+        if not apart.any():
+            return
+        a, b, root_a, root_b = a[apart], b[apart], root_a[apart], root_b[apart]
+        # A root only ever moves to a smaller row, so hooking cannot make a cycle.
+        np.minimum.at(parent, np.maximum(root_a, root_b), np.minimum(root_a, root_b))
+        flatten(parent)
+
+
+def near_duplicate_clusters(
+    signatures: np.ndarray,
+    searchable: np.ndarray,
+    bands: int,
+    rows: int,
+    threshold: float,
+) -> tuple[np.ndarray, ClusterStats]:
+    """Cluster label (smallest row of the cluster) of every row; rows alone keep their own.
+
+    `searchable` marks the rows that take part (others stay alone, e.g. texts too short to
+    have a shingle, or copies already removed as exact duplicates).
+    """
+    parent = np.arange(signatures.shape[0], dtype=np.int64)
+    stats = ClusterStats()
+    rows_in = np.flatnonzero(searchable)
+    if rows_in.size < 2:
+        return parent, stats
+    for band in range(bands):
+        keys = band_keys(signatures, band * rows, rows)[rows_in]
+        first, member = equal_key_pairs(keys, rows_in)
+        del keys
+        apart = parent[first] != parent[member]
+        first, member = first[apart], member[apart]
+        stats.candidate_pairs += first.size
+        similar = np.zeros(first.size, dtype=bool)
+        for lo in range(0, first.size, _VERIFY_CHUNK):
+            a, b = first[lo : lo + _VERIFY_CHUNK], member[lo : lo + _VERIFY_CHUNK]
+            similar[lo : lo + _VERIFY_CHUNK] = estimated_jaccard(signatures[a], signatures[b]) >= threshold
+        stats.verified_pairs += int(similar.sum())
+        union(parent, first[similar], member[similar])
+    return parent, stats
