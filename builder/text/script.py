@@ -21,9 +21,10 @@ import re
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import opencc
 
-from builder.text.chars import HAN_RE
+from builder.text.chars import HAN_RE, HANGUL_RE, KANA_RE, LATIN_LETTER_RE
 
 HanScript = Literal["Hans", "Hant", "mixed"]
 
@@ -111,3 +112,57 @@ def han_script(text: str) -> HanScript | None:
     return script_from_counts(
         len(SIMPLIFIED_ONLY_RE.findall(text)), len(TRADITIONAL_ONLY_RE.findall(text))
     )
+
+
+# Script classes for `script_counts`, one column each. Han is split four ways so that one
+# pass gives both the language evidence and the Hans/Hant/Japanese evidence.
+NON_LETTER, HAN_SHARED, HAN_SIMPLIFIED, HAN_TRADITIONAL, HAN_JAPANESE, KANA, HANGUL, LATIN, OTHER_LETTER = range(9)
+SCRIPT_CLASS_COUNT = 9
+HAN_CLASSES = [HAN_SHARED, HAN_SIMPLIFIED, HAN_TRADITIONAL, HAN_JAPANESE]
+# The katakana middle dot separates foreign names in Chinese too (迈克尔・乔丹): not kana.
+KATAKANA_MIDDLE_DOT = "\u30fb"
+_LETTER_RE = re.compile(r"[^\W\d_]")
+_TABLE_END = 0x323B0  # past the last CJK extension block; higher code points are not letters we count
+
+
+def _script_class_table() -> np.ndarray:
+    """Code point -> script class, built from the classes in `chars` and the sets above.
+
+    The last entry is NON_LETTER and stands for every code point beyond the table.
+    """
+    every_char = "".join(map(chr, range(_TABLE_END)))
+    table = np.full(_TABLE_END + 1, NON_LETTER, dtype=np.uint8)
+    for pattern, script_class in (
+        (_LETTER_RE, OTHER_LETTER),
+        (LATIN_LETTER_RE, LATIN),
+        (HANGUL_RE, HANGUL),
+        (KANA_RE, KANA),
+        (HAN_RE, HAN_SHARED),
+        (SIMPLIFIED_ONLY_RE, HAN_SIMPLIFIED),
+        (TRADITIONAL_ONLY_RE, HAN_TRADITIONAL),
+        (JAPANESE_ONLY_KANJI_RE, HAN_JAPANESE),
+    ):
+        table[[m.start() for m in pattern.finditer(every_char)]] = script_class
+    table[ord(KATAKANA_MIDDLE_DOT)] = NON_LETTER
+    return table
+
+
+SCRIPT_CLASS_TABLE = _script_class_table()
+
+
+def script_counts(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Characters per script class for every line of every text, in one vectorised pass.
+
+    Returns `(counts, lines_per_text)`: `counts[i, c]` is the number of characters of class
+    `c` on line `i`, lines numbered across all texts in order (split on "\n", so a text
+    with k newlines has k + 1 lines); `lines_per_text[j]` says how many rows text j owns.
+    """
+    lines_per_text = np.fromiter((t.count("\n") + 1 for t in texts), dtype=np.int64, count=len(texts))
+    code_points = np.frombuffer("\n".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    classes = SCRIPT_CLASS_TABLE[np.minimum(code_points, _TABLE_END)]
+    line_of_char = np.cumsum(code_points == 10)
+    line_count = int(lines_per_text.sum())
+    counts = np.bincount(
+        line_of_char * SCRIPT_CLASS_COUNT + classes, minlength=line_count * SCRIPT_CLASS_COUNT
+    ).reshape(line_count, SCRIPT_CLASS_COUNT)
+    return counts, lines_per_text
