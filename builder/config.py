@@ -81,6 +81,8 @@ class BuilderConfig(Model):
     @field_validator("stages", mode="before")
     @classmethod
     def _parse_stages(cls, items: Any) -> Any:
+        if items is None:  # `stages:` with nothing under it: a copy-only build
+            return []
         if not isinstance(items, list):
             return items
         return [_parse_stage(i, item) for i, item in enumerate(items)]
@@ -134,7 +136,7 @@ def _describe(error: dict, model: type[BaseModel] | None) -> str:
         return f"unknown key {key!r}{_suggest(str(key), model.model_fields)}"
     if error["type"] == "missing":
         return f"missing required key {key!r}"
-    return f"{key}: {error['msg']}" if key is not None else error["msg"]
+    return error["msg"]
 
 
 def _model_at(loc: tuple) -> type[BaseModel] | None:
@@ -188,9 +190,10 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Bu
         data = yaml.safe_load(source)
         tree = yaml.compose(source)
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
+        mark, context = getattr(err, "problem_mark", None), getattr(err, "context_mark", None)
         where = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}{where}: invalid YAML ({getattr(err, 'problem', err)})") from None
+        opened = f"; the construct started at line {context.line + 1}" if context and mark and context.line != mark.line else ""
+        raise ConfigError(f"{path}{where}: invalid YAML ({getattr(err, 'problem', err)}{opened})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the config must be a mapping of keys (name, input, stages, ...)")
     for dotted, value in (overrides or {}).items():

@@ -83,9 +83,9 @@ class ShardWriter:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
-        if not self._paths:  # an empty result is still a valid, loadable shard
+        if not self._paths:  # an empty result is still a valid, loadable shard: no row groups at all
             path = self.folder / f"{self.prefix}-00000.parquet.partial"
-            pq.write_table(self.schema.empty_table(), path, **PARQUET_OPTIONS)
+            pq.ParquetWriter(path, self.schema, **PARQUET_OPTIONS).close()
             self._paths, self._rows = [path], [0]
         total = len(self._paths)
         shards = []

@@ -38,6 +38,16 @@ def _card_data(configs: list[dict], dataset_info, rows: int, config, pretty_name
     )
 
 
+def split_info(version_dir: Path) -> dict:
+    """The `train` split as `datasets` records it: rows and uncompressed Arrow bytes."""
+    rows = nbytes = 0
+    for shard in sorted((version_dir / "data").glob("*.parquet")):
+        meta = pq.read_metadata(shard)
+        rows += meta.num_rows
+        nbytes += sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    return {"name": "train", "num_bytes": nbytes, "num_examples": rows}
+
+
 def _column_counts(version_dir: Path, column: str) -> dict[str, int]:
     counts: Counter = Counter()
     for shard in sorted((version_dir / "data").glob("*.parquet")):
@@ -50,7 +60,7 @@ def write_version_card(version_dir: Path, config, report: dict, manifest: dict) 
     rows = report["kept"]["documents"]
     data = _card_data(
         [{"config_name": "default", "data_files": [{"split": "train", "path": "data/*.parquet"}]}],
-        {"splits": [{"name": "train", "num_examples": rows}]},
+        {"splits": [split_info(version_dir)]},
         rows, config, f"{config.name} v{config.version}",
     )
     stages = manifest["config"]["stages"]
@@ -74,16 +84,15 @@ def write_root_card(dataset_dir: Path, versions: list[Path]) -> None:
     entries = []
     for version_dir in versions:
         manifest = json.loads((version_dir / "MANIFEST.json").read_text(encoding="utf-8"))
-        rows = sum(s["rows"] for s in manifest["shards"])
-        entries.append((version_dir.name, rows, manifest))
+        entries.append((version_dir.name, split_info(version_dir), manifest))
     newest = entries[-1][0]
     configs = [
         {"config_name": name, "data_files": [{"split": "train", "path": f"{name}/data/*.parquet"}], **({"default": True} if name == newest else {})}
         for name, _, _ in reversed(entries)
     ]
-    dataset_info = [{"config_name": name, "splits": [{"name": "train", "num_examples": rows}]} for name, rows, _ in reversed(entries)]
+    dataset_info = [{"config_name": name, "splits": [split]} for name, split, _ in reversed(entries)]
     config = _RootConfig(entries[-1][2])
-    data = _card_data(configs, dataset_info, entries[-1][1], config, config.name)
+    data = _card_data(configs, dataset_info, entries[-1][1]["num_examples"], config, config.name)
     lines = [
         f"# {config.name}",
         "",
@@ -99,8 +108,8 @@ def write_root_card(dataset_dir: Path, versions: list[Path]) -> None:
         "| version | documents | config sha256 | card |",
         "|---|---:|---|---|",
     ]
-    for name, rows, manifest in reversed(entries):
-        lines.append(f"| {name} | {rows:,} | `{manifest['config_sha256'][:12]}` | [{name}/README.md]({name}/README.md) |")
+    for name, split, manifest in reversed(entries):
+        lines.append(f"| {name} | {split['num_examples']:,} | `{manifest['config_sha256'][:12]}` | [{name}/README.md]({name}/README.md) |")
     card = DatasetCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(lines) + "\n")
     tmp = dataset_dir / ".README.md.tmp"
     card.save(tmp)
