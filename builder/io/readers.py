@@ -30,6 +30,7 @@ EXTENSIONS = {
 }
 BATCH_MAX_CHARS = 16_000_000
 LONE_SURROGATE_RE = re.compile("[\ud800-\udfff]")  # JSON escapes can smuggle these in
+SURROGATE_ESCAPE_RE = re.compile(rb"\\u[dD][89a-fA-F]")  # cheap pre-check on the raw line
 
 
 class InputError(Exception):
@@ -160,7 +161,7 @@ class DocumentReader:
                 raise
             raise InputError(f"{file.name}: cannot read as {self.config.format}: {err}") from None
 
-    def _document(self, file: InputFile, position: int, text, doc_id, url) -> dict | Quarantined:
+    def _document(self, file: InputFile, position: int, text, doc_id, url, check_surrogates: bool = False) -> dict | Quarantined:
         source = f"{file.name}:{position}"
         doc_id = str(doc_id) if doc_id is not None else source
         if text is None:
@@ -169,7 +170,7 @@ class DocumentReader:
             return Quarantined(doc_id, source, "input.bad_type", f"{source}: field {self.config.text_field!r} is {type(text).__name__}, not a string")
         if len(text) > self.config.max_doc_chars:
             return Quarantined(doc_id, source, "input.too_long", f"{source}: {len(text):,} characters > input.max_doc_chars={self.config.max_doc_chars:,}")
-        if LONE_SURROGATE_RE.search(text):
+        if check_surrogates and LONE_SURROGATE_RE.search(text):
             return Quarantined(doc_id, source, "input.invalid_text", f"{source}: field {self.config.text_field!r} holds lone surrogates (not valid Unicode)")
         doc = {"id": doc_id, "text": text}
         if self.config.url_field:
@@ -207,7 +208,8 @@ class DocumentReader:
                     yield Quarantined(source, source, "input.invalid_json", f"{source}: expected a JSON object, got {type(record).__name__}")
                     continue
                 yield self._document(
-                    file, line_no, record.get(text_field), record.get(id_field) if id_field else None, record.get(url_field) if url_field else None
+                    file, line_no, record.get(text_field), record.get(id_field) if id_field else None, record.get(url_field) if url_field else None,
+                    check_surrogates=SURROGATE_ESCAPE_RE.search(raw) is not None,
                 )
 
     def _read_parquet(self, file: InputFile) -> Iterator[dict | Quarantined]:
