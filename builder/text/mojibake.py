@@ -259,16 +259,15 @@ def find_utf8_misread(text: str) -> list[Repair]:
     return repairs
 
 
+# Each high byte as Latin-1 and as Windows-1252 shows it; mojibake often mixes the two
+# (cp1252 has no letter for 81 8D 8F 90 9D, so those stay Latin-1 controls).
+SINGLE_BYTE = {chr(b): b for b in range(256)} | {
+    bytes([b]).decode("cp1252"): b for b in range(0x80, 0xA0) if b not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)
+}
+
+
 def _legacy_candidates(span: str) -> list[tuple[str, str]]:
-    raw = None
-    for single_byte in ("latin-1", "cp1252"):
-        try:
-            raw = span.encode(single_byte)
-            break
-        except UnicodeEncodeError:
-            continue
-    if raw is None:
-        return []
+    raw = bytes(SINGLE_BYTE[c] for c in span)
     out = []
     for codec in ("utf-8", "gb18030", "big5hkscs"):
         try:

@@ -1,0 +1,39 @@
+"""Character width and punctuation in Chinese text.
+
+Full-width Latin letters and digits (`ＶＩＰ２０１２`) are a typing accident: they fold to
+ASCII. Chinese punctuation is the opposite case: it is meant full-width and stays so.
+Half-width `,:;?!()` typed between two Chinese characters can optionally be restored to
+their Chinese forms; `?` is left alone in a text that shows lost characters, where a `?`
+between two characters is more likely an encoder's stand-in than a question mark.
+"""
+from __future__ import annotations
+
+import re
+
+from builder.text.chars import HAN_RANGES, KANA_RANGES, WIDTH_FOLD
+
+# WIDTH_FOLD restricted to letters and digits (U+FF10-FF19, FF21-FF3A, FF41-FF5A).
+ALNUM_FOLD = {k: v for k, v in WIDTH_FOLD.items() if isinstance(v, str) and v.isascii() and v.isalnum()}
+FULLWIDTH_ALNUM_RE = re.compile("[０-９Ａ-Ｚａ-ｚ]")
+
+CJK_BEFORE = f"{HAN_RANGES}{KANA_RANGES}”’」』》）】"
+CJK_AFTER = f"{HAN_RANGES}{KANA_RANGES}“‘「『《（【"
+HALF_TO_FULL = {",": "，", ":": "：", ";": "；", "?": "？", "!": "！"}
+CJK_CONTEXT_PUNCT_RE = re.compile(f"(?<=[{CJK_BEFORE}])[,:;!?](?=[{CJK_AFTER}])")
+CJK_CONTEXT_PUNCT_NO_QUESTION_RE = re.compile(f"(?<=[{CJK_BEFORE}])[,:;!](?=[{CJK_AFTER}])")
+# A parenthesis pair opened right after Chinese, holding Chinese at both of its ends.
+CJK_PARENS_RE = re.compile(f"(?<=[{CJK_BEFORE}])\\((?P<inner>[{HAN_RANGES}](?:[^()\\n]{{0,60}}[{HAN_RANGES}])?)\\)")
+
+
+def fold_width(text: str) -> tuple[str, int]:
+    """Full-width ASCII letters and digits to ASCII; returns (text, characters folded)."""
+    folded = len(FULLWIDTH_ALNUM_RE.findall(text))
+    return (text.translate(ALNUM_FOLD), folded) if folded else (text, 0)
+
+
+def restore_cjk_punctuation(text: str, keep_question_marks: bool = False) -> tuple[str, int]:
+    """Half-width `,:;?!()` between Chinese characters to `，：；？！（）`; returns (text, converted)."""
+    pattern = CJK_CONTEXT_PUNCT_NO_QUESTION_RE if keep_question_marks else CJK_CONTEXT_PUNCT_RE
+    text, marks = pattern.subn(lambda m: HALF_TO_FULL[m.group()], text)
+    text, pairs = CJK_PARENS_RE.subn(lambda m: f"（{m.group('inner')}）", text)
+    return text, marks + 2 * pairs
