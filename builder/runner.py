@@ -17,6 +17,7 @@ from typing import Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from tqdm import tqdm
 
 from builder.config import BuilderConfig, StageConfig
 from builder.engines import ENGINES
@@ -144,12 +145,19 @@ class Build:
                 schema = _extend_schema(columns_so_far, global_stage.key_columns())
                 sink = ShardWriter(staging.work_dir / f"segment-{index}", "rows", schema, 1 << 62, self.config.publish.row_group_mb * MB)
             processed = self.engine.map(SegmentTask(segment), source) if segment else (ProcessedBatch(c) for c in source)
-            for result in processed:
-                self._absorb(result, rejected_writer)
-                if last:
-                    self.funnel.kept_documents += len(result.columns["text"])
-                    self.funnel.kept_characters += sum(map(len, result.columns["text"]))
-                sink.write(_to_table(result.columns, schema))
+            label = " → ".join(s.type for s in segment) or "write"
+            with tqdm(desc=label, unit=" docs", disable=not self.progress, dynamic_ncols=True, leave=False) as bar:
+                passed = 0
+                for result in processed:
+                    self._absorb(result, rejected_writer)
+                    rows = len(result.columns["text"])
+                    passed += rows
+                    if last:
+                        self.funnel.kept_documents += rows
+                        self.funnel.kept_characters += sum(map(len, result.columns["text"]))
+                    sink.write(_to_table(result.columns, schema))
+                    bar.update(self.funnel.input_documents - bar.n if index == 0 else rows)
+                    bar.set_postfix_str(f"passing {passed / max(bar.n, 1):.0%}", refresh=False)
             written = sink.close()
             if last:
                 return written
