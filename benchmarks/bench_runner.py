@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def input_text_bytes(path: Path) -> tuple[int, int]:
-    opener = gzip.open if path.name.endswith(".gz") else open
+    opener = gzip.open if path.name.endswith(".gz") else open  # type: ignore[assignment]
     docs = size = 0
     with opener(path, "rt", encoding="utf-8") as handle:
         for line in handle:
@@ -33,13 +33,28 @@ def input_text_bytes(path: Path) -> tuple[int, int]:
     return docs, size
 
 
+def repeated_input(path: Path, times: int) -> Path:
+    target = Path(tempfile.mkdtemp()) / f"{path.name.split('.')[0]}-x{times}.jsonl"
+    with open(target, "w", encoding="utf-8") as handle:
+        for copy in range(times):
+            for line in gzip.open(path, "rt", encoding="utf-8"):
+                if line.strip():
+                    record = json.loads(line)
+                    record["id"] = f"{record.get('id')}-{copy}"
+                    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return target
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("input", type=Path)
     parser.add_argument("--config", type=Path, default=REPO / "configs" / "zh.yaml")
     parser.add_argument("--stages", nargs="*", help="stage types to keep from the config (none: read → write only)")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=1, help="feed the input N times (new ids) to check that memory stays flat")
     args = parser.parse_args()
+    if args.repeat > 1:
+        args.input = repeated_input(args.input, args.repeat)
 
     docs, text_bytes = input_text_bytes(args.input)
     warm = time.perf_counter()

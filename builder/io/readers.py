@@ -7,7 +7,6 @@ are streamed and one over-long line is never held whole.
 from __future__ import annotations
 
 import glob
-import gzip
 import hashlib
 import io
 import json
@@ -266,11 +265,6 @@ class DocumentReader:
 
 
 def _open_compressed(path: Path) -> IO[bytes]:
-    name = path.name
-    if name.endswith(".gz"):
-        return gzip.open(path, "rb")
-    if name.endswith(".zst"):
-        import zstandard
-
-        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True))
-    return open(path, "rb", buffering=1 << 20)
+    """Plain, gzip or zstd by file name; Arrow's C++ decompressors are faster than the stdlib's."""
+    compression = "gzip" if path.name.endswith(".gz") else "zstd" if path.name.endswith(".zst") else None
+    return io.BufferedReader(pa.input_stream(str(path), compression=compression), buffer_size=1 << 20)
