@@ -35,7 +35,7 @@ class Labels:
 
 
 def read_lines(path: Path) -> list[str]:
-    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [line.strip() for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
 
 
 def stage_labels(stage: Language, lines: list[str]) -> Labels:

@@ -132,9 +132,11 @@ def _script_class_table() -> np.ndarray:
     """
     every_char = "".join(map(chr, range(_TABLE_END)))
     table = np.full(_TABLE_END + 1, NON_LETTER, dtype=np.uint8)
+    table[[m.start() for m in _LETTER_RE.finditer(every_char)]] = OTHER_LETTER
+    # LATIN_LETTER_RE's Latin-1 range also holds × and ÷, which are not letters.
+    latin = np.array([m.start() for m in LATIN_LETTER_RE.finditer(every_char)])
+    table[latin[table[latin] == OTHER_LETTER]] = LATIN
     for pattern, script_class in (
-        (_LETTER_RE, OTHER_LETTER),
-        (LATIN_LETTER_RE, LATIN),
         (HANGUL_RE, HANGUL),
         (KANA_RE, KANA),
         (HAN_RE, HAN_SHARED),

@@ -1,0 +1,93 @@
+"""han_script and script_counts: Simplified/Traditional/Japanese evidence from characters."""
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from opencc import OpenCC
+
+from builder.text import script
+from builder.text.chars import HAN_RE, HANGUL_RE
+from builder.text.script import (
+    JAPANESE_ONLY_KANJI,
+    SIMPLIFIED_ONLY,
+    TRADITIONAL_ONLY,
+    han_script,
+    script_counts,
+    script_from_counts,
+)
+
+SIMPLIFIED = "随着人工智能技术的快速发展，越来越多的企业开始把大模型应用到客服、写作和数据分析等场景中。"
+TRADITIONAL = "台北市政府今日宣布，將在明年擴大公共自行車的服務範圍，新增的站點主要設在捷運站周邊。"
+
+
+def test_labels_simplified_and_traditional_prose():
+    assert han_script(SIMPLIFIED) == "Hans"
+    assert han_script(TRADITIONAL) == "Hant"
+
+
+def test_no_han_is_none_and_han_without_evidence_is_hans():
+    assert han_script("") is None
+    assert han_script("Hello, world! 123 ！？😀") is None
+    assert han_script("ひらがなとカタカナ") is None
+    # 中文 and 日本 are written the same in both scripts: valid Simplified as written.
+    assert han_script("中文日本") == "Hans"
+
+
+def test_mixed_needs_a_substantial_minority():
+    assert han_script(SIMPLIFIED + "\n" + TRADITIONAL) == "mixed"
+    # Two conversion leftovers in a Traditional text do not make it mixed.
+    assert han_script(TRADITIONAL + "这个") == "Hant"
+    assert script_from_counts(100, 100) == "mixed"
+    assert script_from_counts(2, 2) == "Hans"
+    assert script_from_counts(3, 12) == "mixed"
+    assert script_from_counts(3, 13) == "Hant"
+
+
+def test_sets_follow_opencc_and_regional_standards():
+    assert {"这", "们", "说"} <= SIMPLIFIED_ONLY
+    assert {"這", "們", "說", "後"} <= TRADITIONAL_ONLY
+    # Taiwan writes 峰 and 群, Hong Kong 温 and 说-like 説: none of them is Simplified-only evidence.
+    assert not {"峰", "群", "温", "税", "户"} & SIMPLIFIED_ONLY
+    # 后 (empress) and 范 (a surname) exist in Traditional too.
+    assert not {"后", "范", "里", "干"} & SIMPLIFIED_ONLY
+    assert not SIMPLIFIED_ONLY & TRADITIONAL_ONLY
+    assert {"円", "変", "団", "気", "駅"} <= JAPANESE_ONLY_KANJI
+    # Characters any Chinese character set encodes are never Japanese-only.
+    assert not {"欠", "醋", "浜", "国", "会"} & JAPANESE_ONLY_KANJI
+
+
+CONVERTERS = {config: OpenCC(config) for config in ("s2t", "s2tw", "s2hk")}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(sorted(SIMPLIFIED_ONLY)), min_size=3, max_size=30), st.sampled_from(sorted(CONVERTERS)))
+def test_opencc_traditional_conversion_of_simplified_evidence_reads_hant(chars, config):
+    """OpenCC maps all but a handful of the 3,700+ Simplified-only characters to Traditional-only ones."""
+    text = "".join(chars)
+    assert han_script(text) == "Hans"
+    assert han_script(CONVERTERS[config].convert(text)) == "Hant"
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=60))
+def test_script_counts_matches_a_per_character_count(text):
+    counts, lines_per_text = script_counts([text, "中文\nabc"])
+    assert list(lines_per_text) == [text.count("\n") + 1, 2]
+    own = counts[: lines_per_text[0]]
+    assert own.sum() == len(text)  # every character once; a newline counts on the line it opens
+    assert own[:, script.HAN_CLASSES].sum() == len(HAN_RE.findall(text))
+    assert own[:, script.HANGUL].sum() == len(HANGUL_RE.findall(text))
+    assert np.array_equal(counts[-2:, script.HAN_SHARED], [2, 0])
+    assert counts[-1, script.LATIN] == 3
+
+
+def test_script_counts_classes():
+    counts, _ = script_counts(["這是中文・English 한국어 ひらがな 円 𠀀"])
+    row = counts[0]
+    assert row[script.HAN_TRADITIONAL] == 1  # 這
+    assert row[script.HAN_SHARED] == 4  # 是 中 文 𠀀 (Extension B counts as Han)
+    assert row[script.HAN_JAPANESE] == 1  # 円
+    assert row[script.KANA] == 4  # the katakana middle dot is punctuation, not kana
+    assert row[script.HANGUL] == 3
+    assert row[script.LATIN] == 7
