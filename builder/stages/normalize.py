@@ -47,11 +47,18 @@ FTFY_QUIET = (
     "\t\n\x20-\x25\x27-\x7e\u00a0-\u00c1\u00c4-\u00ff\u0100-\u024f\u2010-\u2027\u2030-\u205e"
     f"\u3000-\u303f\u3100-\u312f{KANA_RANGES}\uac00-\ud7a3\uff00-\uffef{HAN_RANGES.replace(chr(0xF900) + '-' + chr(0xFAFF), '')}"
 )
-FTFY_NEEDED_RE = re.compile(
-    f"[^{FTFY_QUIET}]"
-    r"|[\u0080-\u024f]{2}"
-    r"|&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?"
-)
+FTFY_NEEDED_RE = re.compile(f"[^{FTFY_QUIET}]")
+LATIN_PAIR_RE = re.compile(r"[\u0080-\u024f][\u0080-\u024f]")
+HTML_ENTITY_RE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?")
+
+
+def needs_ftfy(text: str) -> bool:
+    """True when some ftfy fix could change the text (an exact superset, never a guess)."""
+    return (
+        FTFY_NEEDED_RE.search(text) is not None
+        or LATIN_PAIR_RE.search(text) is not None
+        or ("&" in text and HTML_ENTITY_RE.search(text) is not None)
+    )
 
 
 class NormalizeParams(StageParams):
@@ -66,12 +73,12 @@ class NormalizeParams(StageParams):
 
 def fix_with_ftfy(text: str) -> tuple[str, int]:
     """ftfy on the lines that need it; returns (text, lines changed)."""
-    if not FTFY_NEEDED_RE.search(text):
+    if not needs_ftfy(text):
         return text, 0
     lines = text.split("\n")
     changed = 0
     for i, line in enumerate(lines):
-        if FTFY_NEEDED_RE.search(line):
+        if needs_ftfy(line):
             fixed = ftfy.fix_text(line, FTFY_CONFIG)
             if fixed != line:
                 lines[i] = fixed
@@ -126,7 +133,8 @@ class Normalize(Stage):
         if p.fold_width:
             text, n = fold_width(text)
             counts["fold_width"] += n
-        ratio = mojibake_ratio(text)
+        # After repair_mojibake ran to a fixed point, no reversible span is left to count.
+        ratio = mojibake_ratio(text, residue=0 if p.repair_mojibake else None)
         if ratio:
             counts["mojibake_lossy_documents"] += 1
         if p.cjk_punctuation:

@@ -12,28 +12,54 @@ from __future__ import annotations
 import re
 
 # Format characters and private-use glyphs: safe to remove before any repair.
-FORMAT_JUNK_RE = re.compile(
-    "[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f"  # C0 controls (tab, newline, VT, FF, CR are line breaks; ESC below)
+FORMAT_JUNK = (
+    "\x00-\x08\x0e-\x1a\x1c-\x1f\x7f"  # C0 controls (tab, newline, VT, FF, CR are line breaks; ESC below)
     "\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"  # format characters
-    "\ue000-\uf8ff\U000f0000-\U0010ffff]"  # private use (icon fonts)
+    "\ue000-\uf8ff\U000f0000-\U0010ffff"  # private use (icon fonts)
 )
 # C1 controls are removed only after mojibake repair: in UTF-8 read as Latin-1 they are
-# bytes of the text, needed to get it back.
-# ESC waits too: ftfy removes whole terminal escape sequences, not just their first byte.
-LATE_CONTROL_RE = re.compile("[\x1b\x80-\x84\x86-\x9f]")
-JUNK_RE = re.compile(f"{FORMAT_JUNK_RE.pattern}|{LATE_CONTROL_RE.pattern}")
-LINE_BREAKS = str.maketrans({"\r": "\n", "\x0b": "\n", "\x0c": "\n", "\x85": "\n", "\u2028": "\n", "\u2029": "\n"})
-SPACES = str.maketrans({c: " " for c in "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f"})
-# Anything the tidy-up would change; most clean texts have none of it.
-UNTIDY_RE = re.compile(
-    f"{JUNK_RE.pattern}|[\r\x0b\x0c\x85\u2028\u2029\u00a0\u2000-\u200a\u202f\u205f]"
-    r"|^[ \t]|[ \t]$|  |\n[ \t\u3000]*\n[ \t\u3000]*\n|\n[ \t\u3000]+\n|\A\s|\s\Z",
-    re.MULTILINE,
-)
-LINE_EDGES_RE = re.compile(r"^[ \t]+|[ \t]+$", re.MULTILINE)
-BLANK_LINE_RE = re.compile(r"^[ \t\u3000]+$", re.MULTILINE)
+# bytes of the text, needed to get it back. ESC waits too: ftfy removes whole terminal
+# escape sequences, not just their first byte.
+LATE_CONTROLS = "\x1b\x80-\x84\x86-\x9f"
+ODD_SPACE_OR_BREAK = {c: "\n" for c in "\r\x0b\x0c\x85\u2028\u2029"} | {
+    c: " " for c in "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f"
+}
+FORMAT_JUNK_RE = re.compile(f"[{FORMAT_JUNK}]")
+JUNK_RE = re.compile(f"[{FORMAT_JUNK}{LATE_CONTROLS}]")
+ODD_SPACE_OR_BREAK_RE = re.compile(f"[{''.join(ODD_SPACE_OR_BREAK)}]")
+UNTIDY_CHAR_RE = re.compile(f"[{FORMAT_JUNK}{LATE_CONTROLS}{''.join(ODD_SPACE_OR_BREAK)}]")
+# Substrings that untidy whitespace must contain; `in` is far cheaper than a regex.
+UNTIDY_SUBSTRINGS = ("  ", " \n", "\t\n", "\n ", "\n\t", "\n\n\n", "\u3000\n")
 SPACE_RUN_RE = re.compile(" {2,}")
-PARAGRAPH_GAP_RE = re.compile(r"\n{3,}")
+
+
+def _is_untidy(text: str) -> bool:
+    return (
+        any(s in text for s in UNTIDY_SUBSTRINGS)
+        or text[:1].isspace()
+        or text[-1:].isspace()
+        or UNTIDY_CHAR_RE.search(text) is not None
+    )
+
+
+def _tidy_lines(text: str) -> str:
+    """Strip each line's ASCII spaces and tabs, shrink space runs, keep one blank line between paragraphs."""
+    lines = []
+    blank = True  # drops blank lines at the start
+    for line in text.split("\n"):
+        line = line.strip(" \t")
+        if not line.strip("\u3000"):
+            if not blank:
+                lines.append("")
+            blank = True
+            continue
+        if "  " in line:
+            line = SPACE_RUN_RE.sub(" ", line)
+        lines.append(line)
+        blank = False
+    if lines and lines[-1] == "":
+        lines.pop()
+    return "\n".join(lines)
 
 
 def remove_format_junk(text: str) -> tuple[str, int]:
@@ -44,14 +70,11 @@ def remove_format_junk(text: str) -> tuple[str, int]:
 
 
 def strip_invisible(text: str) -> tuple[str, int]:
-    """Remove invisible junk and tidy whitespace; returns (text, characters removed or replaced)."""
-    if not UNTIDY_RE.search(text):
+    """Remove invisible junk and tidy whitespace; returns (text, junk characters removed or replaced)."""
+    if not _is_untidy(text):
         return text, 0
-    before = len(text)
+    original = text
     text, junk = JUNK_RE.subn("", text.replace("\r\n", "\n"))
-    tidied = text.translate(LINE_BREAKS).translate(SPACES)
-    changed = junk + sum(a != b for a, b in zip(text, tidied))
-    text = LINE_EDGES_RE.sub("", tidied)
-    text = SPACE_RUN_RE.sub(" ", BLANK_LINE_RE.sub("", text))
-    text = PARAGRAPH_GAP_RE.sub("\n\n", text).strip("\n")
-    return text, changed or int(len(text) != before)
+    text, odd = ODD_SPACE_OR_BREAK_RE.subn(lambda m: ODD_SPACE_OR_BREAK[m.group()], text)
+    text = _tidy_lines(text)
+    return text, junk + odd or int(text != original)

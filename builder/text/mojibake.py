@@ -60,17 +60,22 @@ def _class(chars: set[str]) -> str:
     return "".join(re.escape(c) for c in sorted(chars))
 
 
-# Two lead pairs close together, or one next to a lost byte: cheap enough to run on every text.
+# Two lead pairs close together, or one next to a lost byte: cheap enough to run on every
+# text (no alternation at the start, so the regex engine can scan for the first class).
 UTF8_READ_AS_RE = {
-    codec: re.compile(f"[{_class(chars)}](?:[^\\n]{{0,2}}[{_class(chars)}]|\ufffd)|\ufffd[{_class(chars)}]")
+    codec: re.compile(f"[{_class(chars)}](?:[^\\n]{{0,2}}[{_class(chars)}]|\ufffd)")
     for codec, chars in UTF8_LEAD_PAIR_CHARS.items()
+}
+LOST_BYTE_THEN_LEAD_PAIR_RE = {
+    codec: re.compile(f"\ufffd[{_class(chars)}]") for codec, chars in UTF8_LEAD_PAIR_CHARS.items()
 }
 # Windows-1252 letters outside Latin-1 that a high byte becomes when read as cp1252.
 CP1252_EXTRA = "€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ"
 LATIN1_HIGH_CLASS = f"\u0080-\u00ff{CP1252_EXTRA}"
 # Two high Latin-1/cp1252 characters in a row: every GBK/Big5 double-byte character read
 # as Latin-1 looks like this; French or German words rarely do, and are checked after.
-LATIN1_RUN_RE = re.compile(f"[{LATIN1_HIGH_CLASS}](?:[{LATIN1_HIGH_CLASS}\\x20-\\x7e]*[{LATIN1_HIGH_CLASS}])?")
+LATIN1_PAIR_RE = re.compile(f"[{LATIN1_HIGH_CLASS}][{LATIN1_HIGH_CLASS}]")
+LATIN1_RUN_RE = re.compile(f"[{LATIN1_HIGH_CLASS}][{LATIN1_HIGH_CLASS}\\x20-\\x7e]*[{LATIN1_HIGH_CLASS}]")
 
 HAN_CLASS = HAN_RANGES
 PINYIN_LETTERS = "a-zA-Zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüê"
@@ -78,15 +83,18 @@ PINYIN_LETTERS = "a-zA-Zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüê"
 # it ends a clause; inside Chinese it is a lost character. Strong forms: several `?` before
 # Han, `?` right before Chinese punctuation, `?` after Chinese punctuation and before Han,
 # `?` followed by the tail of a pinyin annotation whose `(` was swallowed (`?cè)`).
+# (Every pattern opens with a literal `?` and looks behind only after it, so the regex
+# engine scans for `?` at memchr speed instead of trying every position.)
 LOST_QUESTION_STRONG_RE = re.compile(
-    f"\\?{{2,}}(?=[{HAN_CLASS}])"
-    f"|(?<=[{HAN_CLASS}])\\?+(?=[，。、；：])"
-    f"|(?<=[，。、；：“”（）])\\?+(?=[{HAN_CLASS}])"
-    f"|\\?+(?=[{PINYIN_LETTERS}]{{1,6}}\\))"
+    f"\\?(?:(?<=[{HAN_CLASS}]\\?)\\?*(?=[，。、；：])"
+    f"|(?<=[，。、；：“”（）]\\?)\\?*(?=[{HAN_CLASS}])"
+    f"|\\?+(?=[{HAN_CLASS}])"
+    f"|\\?*(?=[{PINYIN_LETTERS}]{{1,6}}\\)))"
 )
 # Weak form, `Han?Han`: also how people type a question mark with half-width punctuation,
 # so it counts only in a text that has strong evidence of lost characters.
-LOST_QUESTION_WEAK_RE = re.compile(f"(?<=[{HAN_CLASS}])\\?(?=[{HAN_CLASS}])")
+LOST_QUESTION_WEAK_RE = re.compile(f"\\?(?<=[{HAN_CLASS}]\\?)(?=[{HAN_CLASS}])")
+LOSSY_MARKERS = ("\ufffd", "锟斤拷", "烫烫烫", "屯屯屯")
 LOSSY_MARKER_RE = re.compile("\ufffd+|(?:锟斤拷)+|烫{3,}|屯{3,}")
 
 
@@ -236,23 +244,55 @@ def _is_better(original: str, replacement: str) -> bool:
     return after >= 0.85 and after - before >= 0.3
 
 
+def _windows(line: str, hits: list[re.Match], margin: int = 8) -> list[tuple[int, int]]:
+    """Stretches of a line around prefilter hits, merged where they touch.
+
+    Mojibake of Chinese has a lead pair every two or three characters, so the hits of one
+    damaged span overlap and its window covers it; a long clean line with one chance hit
+    costs a few characters instead of the whole line.
+    """
+    windows: list[tuple[int, int]] = []
+    for hit in hits:
+        start, end = max(0, hit.start() - margin), min(len(line), hit.end() + margin)
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], max(end, windows[-1][1]))
+        else:
+            windows.append((start, end))
+    return windows
+
+
+@lru_cache(maxsize=4096)
+def _line_repairs(line: str, codec: str) -> tuple[Repair, ...]:
+    """Judged repairs for one line (cached: `mojibake_ratio` re-reads lines `repair_mojibake` saw)."""
+    hits = list(UTF8_READ_AS_RE[codec].finditer(line))
+    if REPLACEMENT in line:
+        hits = sorted(hits + list(LOST_BYTE_THEN_LEAD_PAIR_RE[codec].finditer(line)), key=lambda m: m.start())
+    repairs = []
+    for start, end in _windows(line, hits):
+        window = line[start:end]
+        try:
+            candidates = _utf8_runs(window, codec)
+        except UnicodeEncodeError:
+            continue
+        for r in candidates:
+            if _is_better(window[r.start : r.end], r.replacement):
+                repairs.append(Repair(start + r.start, start + r.end, r.replacement, r.kind))
+    return tuple(repairs)
+
+
 def find_utf8_misread(text: str) -> list[Repair]:
     """UTF-8 bytes that were decoded as GB18030 or Big5, with what they say."""
     repairs: list[Repair] = []
+    lost_bytes = REPLACEMENT in text
     for codec, pattern in UTF8_READ_AS_RE.items():
-        if not pattern.search(text):
+        after_lost = LOST_BYTE_THEN_LEAD_PAIR_RE[codec]
+        if not (pattern.search(text) or (lost_bytes and after_lost.search(text))):
             continue
         line_start = 0
         for line in text.split("\n"):
-            if pattern.search(line):
-                try:
-                    candidates = _utf8_runs(line, codec)
-                except UnicodeEncodeError:
-                    candidates = []
-                for r in candidates:
-                    original = line[r.start : r.end]
-                    if _is_better(original, r.replacement):
-                        repairs.append(Repair(line_start + r.start, line_start + r.end, r.replacement, r.kind))
+            if pattern.search(line) or (lost_bytes and after_lost.search(line)):
+                for r in _line_repairs(line, codec):
+                    repairs.append(Repair(line_start + r.start, line_start + r.end, r.replacement, r.kind))
             line_start += len(line) + 1
         if repairs:
             break
@@ -279,7 +319,9 @@ def _legacy_candidates(span: str) -> list[tuple[str, str]]:
 
 def find_legacy_misread(text: str) -> list[Repair]:
     """UTF-8, GBK or Big5 bytes that were decoded as Latin-1 or Windows-1252."""
-    repairs = []
+    repairs: list[Repair] = []
+    if not LATIN1_PAIR_RE.search(text):
+        return repairs
     for m in LATIN1_RUN_RE.finditer(text):
         span = m.group()
         best = None
@@ -325,7 +367,11 @@ def repair_mojibake(text: str, max_rounds: int = 3) -> tuple[str, int]:
 
 def lossy_evidence(text: str) -> int:
     """Characters that show lost information: U+FFFD, `锟斤拷`, `烫烫烫`, lost `?`."""
-    count = sum(len(m) for m in LOSSY_MARKER_RE.findall(text))
+    count = 0
+    if any(marker in text for marker in LOSSY_MARKERS):
+        count = sum(len(m) for m in LOSSY_MARKER_RE.findall(text))
+    if "?" not in text:
+        return count
     strong = sum(len(m) for m in LOST_QUESTION_STRONG_RE.findall(text))
     if strong:
         strong += len(LOST_QUESTION_WEAK_RE.findall(text))
@@ -337,8 +383,14 @@ def unrepaired_residue(text: str) -> int:
     return sum(r.end - r.start for r in find_utf8_misread(text) + find_legacy_misread(text))
 
 
-def mojibake_ratio(text: str) -> float:
-    """Share of characters that are mojibake evidence (lossy damage or unrepaired residue)."""
+def mojibake_ratio(text: str, residue: int | None = None) -> float:
+    """Share of characters that are mojibake evidence (lossy damage or unrepaired residue).
+
+    `residue` lets a caller that has just run `repair_mojibake` to a fixed point pass 0
+    instead of searching again.
+    """
     if not text:
         return 0.0
-    return min(1.0, (lossy_evidence(text) + unrepaired_residue(text)) / len(text))
+    if residue is None:
+        residue = unrepaired_residue(text)
+    return min(1.0, (lossy_evidence(text) + residue) / len(text))

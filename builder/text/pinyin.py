@@ -13,16 +13,12 @@ from functools import lru_cache
 
 from pypinyin.pinyin_dict import pinyin_dict
 
-from builder.text.chars import HAN_RANGES
+from builder.text.chars import is_han
 
 TONED_VOWELS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
-# A Han character, then one pinyin syllable (tone marks, tone digit or none) in half- or
-# full-width parentheses. Case-insensitive letters; the table decides what is a reading.
-ANNOTATION_RE = re.compile(
-    f"(?<=[{HAN_RANGES}])[(（](?P<syllable>[a-zA-ZüÜ{TONED_VOWELS}]{{1,7}}[1-5]?)[)）]"
-)
-# Cheap test that a text could hold an annotation at all.
-CANDIDATE_RE = re.compile(f"[{HAN_RANGES}][(（][a-zA-ZüÜ{TONED_VOWELS}]")
+# One pinyin syllable (tone marks, tone digit or none) in half- or full-width parentheses;
+# the character before it must be Han, and pypinyin's table decides what is a reading.
+ANNOTATION_RE = re.compile(f"[(（](?P<syllable>[a-zA-ZüÜ{TONED_VOWELS}]{{1,7}}[1-5]?)[)）]")
 
 _TONE_MARKS = {
     "\u0304": "1",  # macron
@@ -57,6 +53,7 @@ def readings(han: str) -> frozenset[tuple[str, str]]:
     return frozenset(_plain_and_tone(r) for r in listed.split(","))
 
 
+@lru_cache(maxsize=65536)
 def is_reading(han: str, annotation: str) -> bool:
     """True when `annotation` is a reading of `han`; without a tone mark any tone matches.
 
@@ -75,15 +72,16 @@ def is_reading(han: str, annotation: str) -> bool:
 
 def strip_pinyin_annotations(text: str) -> tuple[str, int]:
     """Remove readings glued after the character they read; returns (text, removed)."""
-    if not CANDIDATE_RE.search(text):
+    if "(" not in text and "（" not in text:
         return text, 0
-    removed = 0
-
-    def drop_if_reading(match: re.Match) -> str:
-        nonlocal removed
-        if is_reading(text[match.start() - 1], match.group("syllable")):
-            removed += 1
-            return ""
-        return match.group()
-
-    return ANNOTATION_RE.sub(drop_if_reading, text), removed
+    pieces = []
+    position = 0
+    for match in ANNOTATION_RE.finditer(text):
+        start = match.start()
+        if start and is_han(text[start - 1]) and is_reading(text[start - 1], match.group("syllable")):
+            pieces.append(text[position:start])
+            position = match.end()
+    if not pieces:
+        return text, 0
+    pieces.append(text[position:])
+    return "".join(pieces), len(pieces) - 1

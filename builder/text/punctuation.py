@@ -19,16 +19,26 @@ FULLWIDTH_ALNUM_RE = re.compile("[０-９Ａ-Ｚａ-ｚ]")
 CJK_BEFORE = f"{HAN_RANGES}{KANA_RANGES}”’」』》）】"
 CJK_AFTER = f"{HAN_RANGES}{KANA_RANGES}“‘「『《（【"
 HALF_TO_FULL = {",": "，", ":": "：", ";": "；", "?": "？", "!": "！"}
-CJK_CONTEXT_PUNCT_RE = re.compile(f"(?<=[{CJK_BEFORE}])[,:;!?](?=[{CJK_AFTER}])")
-CJK_CONTEXT_PUNCT_NO_QUESTION_RE = re.compile(f"(?<=[{CJK_BEFORE}])[,:;!](?=[{CJK_AFTER}])")
+# Each pattern opens with the half-width mark and looks behind only after it, so the regex
+# engine scans for the rare mark instead of trying every Chinese character.
+CJK_CONTEXT_PUNCT_RE = re.compile(f"[,:;!?](?<=[{CJK_BEFORE}].)(?=[{CJK_AFTER}])")
+CJK_CONTEXT_PUNCT_NO_QUESTION_RE = re.compile(f"[,:;!](?<=[{CJK_BEFORE}].)(?=[{CJK_AFTER}])")
 # A parenthesis pair opened right after Chinese, holding Chinese at both of its ends.
-CJK_PARENS_RE = re.compile(f"(?<=[{CJK_BEFORE}])\\((?P<inner>[{HAN_RANGES}](?:[^()\\n]{{0,60}}[{HAN_RANGES}])?)\\)")
+CJK_PARENS_RE = re.compile(
+    f"\\((?<=[{CJK_BEFORE}]\\()(?P<inner>[{HAN_RANGES}](?:[^()\\n]{{0,60}}[{HAN_RANGES}])?)\\)"
+)
 
 
 def fold_width(text: str) -> tuple[str, int]:
-    """Full-width ASCII letters and digits to ASCII; returns (text, characters folded)."""
-    folded = len(FULLWIDTH_ALNUM_RE.findall(text))
-    return (text.translate(ALNUM_FOLD), folded) if folded else (text, 0)
+    """Full-width ASCII letters and digits to ASCII; returns (text, characters folded).
+
+    One `str.replace` per distinct character found: far faster than `str.translate`
+    over the whole text, since few texts use more than the ten digits.
+    """
+    found = FULLWIDTH_ALNUM_RE.findall(text)
+    for ch in set(found):
+        text = text.replace(ch, ALNUM_FOLD[ord(ch)])
+    return text, len(found)
 
 
 def restore_cjk_punctuation(text: str, keep_question_marks: bool = False) -> tuple[str, int]:
