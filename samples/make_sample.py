@@ -365,7 +365,7 @@ def decorate(rng: random.Random, title: str, body: list[str], ctx: dict[str, str
         head.append(meta_line(rng, ctx, hant)); notes.append("meta")
     if rng.random() < 0.15:
         body = ["\u3000\u3000" + p for p in body]; notes.append("indent")
-    if want(0.1):
+    if want(0.15):
         kind = next(mojibake)
         body = apply_mojibake(body, rng, kind, hant); notes.append(f"mojibake:{kind}")
     tail: list[str] = []
