@@ -1,16 +1,100 @@
-"""`quality`: document-level filters for Chinese (first version)."""
+"""`quality`: remove the junk lines of Chinese web pages, redact PII, then judge the document.
+
+Line rules run first (see `lines.py`) so that one spam line or a page header does not cost
+a good article; the document is then judged on what is left with signals made for
+Chinese: counted in characters, with Chinese end punctuation, character n-grams instead of
+word n-grams, and no word segmenter. A document is dropped with the reason of the first
+rule it fails, in `DOCUMENT_RULES` order; `annotate: true` keeps everything and publishes
+the signals and the would-be reason instead ("score first, filter later").
+"""
 from __future__ import annotations
 
+from collections import Counter
+
+import numpy as np
 import pyarrow as pa
+from pydantic import Field, field_validator
 
 from builder.stages import register
 from builder.stages.base import Batch, Stage, StageParams
-from builder.text.chars import count_han
+from builder.stages.quality.lexicon import BUILTIN_SPAM_CATEGORIES, Lexicon, read_boilerplate_keywords
+from builder.stages.quality.lines import CONTEXT_RULE, KEEP, SPAM_RULE, BatchLines, LineCleaner, LineParams
+from builder.stages.quality.signals import document_signals
+from builder.text.pii import PII_TYPES, PiiFinder, redact
+
+SHAPE_RULES = ("breadcrumb", "nav", "contact", "symbols", "repeat", CONTEXT_RULE)
+LINE_RULES = tuple(
+    dict.fromkeys([SPAM_RULE, *(k.rule for k in read_boilerplate_keywords()), *SHAPE_RULES])
+)
 
 
 class QualityParams(StageParams):
-    min_chars: int = 50
-    min_cjk_share: float = 0.3
+    annotate: bool = Field(False, description="keep every document; publish signals and quality_reason as columns")
+    # Line level.
+    line_rules: tuple[str, ...] = Field(LINE_RULES, description=f"line removal rules to apply, of {list(LINE_RULES)}")
+    spam_categories: tuple[str, ...] = Field(
+        BUILTIN_SPAM_CATEGORIES, description="built-in spam lexicon categories to use; [] replaces them with spam_extra"
+    )
+    spam_extra: tuple[str, ...] = Field((), description="more spam terms (category `extra`), Simplified or Traditional")
+    spam_min_terms: int = Field(2, ge=1, description="distinct spam terms a prose line needs to be spam")
+    spam_min_coverage: float = Field(
+        0.3, ge=0, le=1, description="share of a prose line's letters its spam terms must cover to be spam"
+    )
+    keyword_item_max_chars: int = Field(
+        16, ge=1, description="longest item of a `词|词|词` / `词 词 词` keyword list or breadcrumb"
+    )
+    nav_item_max_chars: int = Field(10, ge=1, description="longest item of an `a | b | c` navigation bar")
+    contact_max_other_chars: int = Field(
+        10, ge=0, description="a line with PII and at most this many other characters is a contact line"
+    )
+    max_line_repeats: int = Field(2, ge=1, description="a line seen more often than this keeps only its first copy")
+    good_line_min_chars: int = Field(40, ge=1, description="a line this long is article text for the context rule")
+    good_line_min_han: int = Field(
+        8, ge=1, description="a sentence with this many Han characters and end punctuation is article text"
+    )
+    # PII.
+    pii: tuple[str, ...] = Field(PII_TYPES, description=f"PII types to redact, of {list(PII_TYPES)}")
+    pii_placeholder: str = Field("<{type}>", description="replacement; {type} is the upper-case PII type")
+    # Document level, checked in this order after line removal.
+    max_spam_line_share: float = Field(0.3, description="drop (spam) when spam lines were more of the page than this")
+    max_spam_density: float = Field(3.0, description="drop (spam) above this many spam hits per 1,000 kept characters")
+    min_chars: int = Field(50, description="drop (too_short) below this many non-space characters after cleaning")
+    min_cjk_share: float = Field(0.3, description="drop (low_cjk) below this share of Han characters")
+    max_removed_share: float = Field(0.8, description="drop (boilerplate) when line rules removed more than this")
+    max_dup_line_frac: float = Field(0.3, description="drop (repetition) above this share of characters in repeated lines")
+    max_dup_para_frac: float = Field(0.3, description="drop (repetition) above this share in repeated paragraphs")
+    max_top_ngram_frac: dict[int, float] = Field(
+        {2: 0.2, 4: 0.16}, description="drop (repetition) when the top character n-gram covers more"
+    )
+    max_dup_ngram_frac: dict[int, float] = Field(
+        {10: 0.1}, description="drop (repetition) when repeated character n-grams cover more"
+    )
+    min_end_punct_share: float = Field(0.1, description="drop (no_sentences) below this share of lines ending in 。！？….?!")
+    max_symbol_share: float = Field(0.1, description="drop (symbols) above this share of symbol characters")
+    max_digit_share: float = Field(0.3, description="drop (digits) above this share of digits")
+    max_mojibake_ratio: float = Field(0.1, description="drop (mojibake) above this mojibake_ratio (from normalize)")
+
+    @field_validator("line_rules")
+    @classmethod
+    def _known_rules(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = set(value) - set(LINE_RULES)
+        if unknown:
+            raise ValueError(f"unknown line rules {sorted(unknown)}; known: {list(LINE_RULES)}")
+        return value
+
+    @field_validator("spam_categories")
+    @classmethod
+    def _known_categories(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = set(value) - set(BUILTIN_SPAM_CATEGORIES)
+        if unknown:
+            raise ValueError(f"unknown spam categories {sorted(unknown)}; built in: {list(BUILTIN_SPAM_CATEGORIES)}")
+        return value
+
+
+def _mojibake_ratio(text: str) -> float:
+    from builder.text.mojibake import mojibake_ratio  # normalize's measure; imported only when its column is absent
+
+    return mojibake_ratio(text)
 
 
 @register
@@ -18,14 +102,144 @@ class Quality(Stage):
     type = "quality"
     Params = QualityParams
 
+    def __init__(self, params: QualityParams):
+        super().__init__(params)
+        rules = set(params.line_rules)
+        self.clean_lines = LineCleaner(
+            Lexicon(
+                list(params.spam_categories) if SPAM_RULE in rules else [],
+                list(params.spam_extra) if SPAM_RULE in rules else [],
+                rules,
+            ),
+            PiiFinder(params.pii),
+            LineParams(
+                spam_min_terms=params.spam_min_terms,
+                spam_min_coverage=params.spam_min_coverage,
+                keyword_item_max_chars=params.keyword_item_max_chars,
+                nav_item_max_chars=params.nav_item_max_chars,
+                contact_max_other_chars=params.contact_max_other_chars,
+                max_line_repeats=params.max_line_repeats,
+                good_line_min_chars=params.good_line_min_chars,
+                good_line_min_han=params.good_line_min_han,
+                rules=frozenset(rules),
+            ),
+        )
+        self.top_sizes = sorted(params.max_top_ngram_frac)
+        self.dup_sizes = sorted(params.max_dup_ngram_frac)
+
+    def signal_names(self) -> list[str]:
+        return [
+            "char_count", "cjk_share", "end_punct_share", "dup_line_frac", "dup_para_frac",
+            *(f"top_{n}gram_frac" for n in self.top_sizes), *(f"dup_{n}gram_frac" for n in self.dup_sizes),
+            "symbol_share", "digit_share", "mojibake_ratio", "spam_density", "spam_line_share", "removed_share",
+        ]  # fmt: skip
+
     def columns(self) -> dict[str, pa.DataType]:
-        return {}
+        if not self.params.annotate:
+            return {}
+        types = {name: pa.float32() for name in self.signal_names()} | {"char_count": pa.int32()}
+        return types | {"quality_reason": pa.string()}
 
     def __call__(self, batch: Batch) -> Batch:
-        for row, text in enumerate(batch["text"]):
-            chars = sum(1 for ch in text if not ch.isspace())
-            if chars < self.params.min_chars:
-                batch.drop(row, "quality.min_chars")
-            elif count_han(text) / chars < self.params.min_cjk_share:
-                batch.drop(row, "quality.min_cjk_share")
+        texts = batch["text"]
+        if not texts:
+            return batch
+        lines = self.clean_lines(texts)
+        signals = document_signals(lines, self.top_sizes, self.dup_sizes)
+        cleaned = [self._assemble(lines, doc) for doc in range(len(texts))]
+        if "mojibake_ratio" in batch:
+            signals["mojibake_ratio"] = np.array(batch["mojibake_ratio"], dtype=np.float32)
+        else:
+            signals["mojibake_ratio"] = np.array([_mojibake_ratio(t) for t in cleaned], dtype=np.float32)
+        reasons = self._reasons(signals)
+        kept_docs = set()
+        for doc, (reason, detail) in enumerate(reasons):
+            if reason and not self.params.annotate:
+                batch.drop(doc, reason, detail)
+            else:
+                kept_docs.add(doc)
+        self._count(batch, lines, kept_docs)
+        batch["text"] = [cleaned[doc] if doc not in batch.drops else text for doc, text in enumerate(texts)]
+        if self.params.annotate:
+            for name in self.signal_names():
+                batch[name] = signals[name].tolist()
+            batch["quality_reason"] = [reason for reason, _ in reasons]
         return batch
+
+    def _assemble(self, lines: BatchLines, doc: int) -> str:
+        """The document without its removed lines, PII redacted; blank lines never pile up."""
+        first, last = int(lines.first_line[doc]), int(lines.first_line[doc + 1])
+        rules = lines.rule[first:last]
+        if not any(rules) and not any(line in lines.pii for line in range(first, last)):
+            return lines.texts[doc]
+        pieces: list[str] = []
+        previous_blank = True
+        for line in range(first, last):
+            if lines.rule[line] != KEEP:
+                continue
+            text = lines.joined[lines.line_start[line] : lines.line_end[line]]
+            if lines.visible[line] == 0:
+                if not previous_blank:
+                    pieces.append(text)
+                previous_blank = True
+                continue
+            if line in lines.pii:
+                text = redact(text, lines.pii[line], self.params.pii_placeholder, offset=int(lines.line_start[line]))
+            pieces.append(text)
+            previous_blank = False
+        while pieces and previous_blank and not pieces[-1].strip():
+            pieces.pop()
+        return "\n".join(pieces)
+
+    def _reasons(self, s: dict[str, np.ndarray]) -> list[tuple[str | None, str | None]]:
+        """(reason, detail) per document: the first failing rule, or (None, None)."""
+        p = self.params
+        checks = [
+            ("quality.spam", "spam_line_share", s["spam_line_share"] > p.max_spam_line_share, p.max_spam_line_share),
+            ("quality.spam", "spam_density", s["spam_density"] > p.max_spam_density, p.max_spam_density),
+            ("quality.too_short", "char_count", s["char_count"] < p.min_chars, p.min_chars),
+            ("quality.low_cjk", "cjk_share", s["cjk_share"] < p.min_cjk_share, p.min_cjk_share),
+            ("quality.boilerplate", "removed_share", s["removed_share"] > p.max_removed_share, p.max_removed_share),
+            ("quality.repetition", "dup_line_frac", s["dup_line_frac"] > p.max_dup_line_frac, p.max_dup_line_frac),
+            ("quality.repetition", "dup_para_frac", s["dup_para_frac"] > p.max_dup_para_frac, p.max_dup_para_frac),
+            *(
+                ("quality.repetition", f"top_{n}gram_frac", s[f"top_{n}gram_frac"] > limit, limit)
+                for n, limit in sorted(p.max_top_ngram_frac.items())
+            ),
+            *(
+                ("quality.repetition", f"dup_{n}gram_frac", s[f"dup_{n}gram_frac"] > limit, limit)
+                for n, limit in sorted(p.max_dup_ngram_frac.items())
+            ),
+            (
+                "quality.no_sentences", "end_punct_share",
+                s["end_punct_share"] < p.min_end_punct_share, p.min_end_punct_share,
+            ),
+            ("quality.symbols", "symbol_share", s["symbol_share"] > p.max_symbol_share, p.max_symbol_share),
+            ("quality.digits", "digit_share", s["digit_share"] > p.max_digit_share, p.max_digit_share),
+            ("quality.mojibake", "mojibake_ratio", s["mojibake_ratio"] > p.max_mojibake_ratio, p.max_mojibake_ratio),
+        ]  # fmt: skip
+        n_docs = len(s["char_count"])
+        reasons: list[tuple[str | None, str | None]] = [(None, None)] * n_docs
+        undecided = np.ones(n_docs, dtype=bool)
+        for reason, signal, failed, limit in checks:
+            for doc in np.flatnonzero(failed & undecided).tolist():
+                reasons[doc] = (reason, f"{signal}={float(s[signal][doc]):.3g} (limit {limit})")
+            undecided &= ~failed
+        return reasons
+
+    def _count(self, batch: Batch, lines: BatchLines, kept_docs: set[int]) -> None:
+        """Counters over the documents that stay: their lines removed and PII redacted."""
+        removed: Counter = Counter()
+        pii: Counter = Counter()
+        for doc in kept_docs:
+            first, last = int(lines.first_line[doc]), int(lines.first_line[doc + 1])
+            removed.update(rule for rule in lines.rule[first:last].tolist() if rule)
+        for line, spans in lines.pii.items():
+            if lines.rule[line] == KEEP:
+                doc = int(lines.doc_of_line(np.array([line]))[0])
+                if doc in kept_docs:
+                    pii.update(span.type for span in spans)
+        for rule, n in removed.items():
+            batch.count(f"quality.lines_removed.{rule}", n)
+        for kind, n in pii.items():
+            batch.count(f"quality.pii.{kind}", n)

@@ -1,0 +1,314 @@
+"""Line-level cleaning over a whole batch at once.
+
+The batch is joined into one string and read as a numpy array of code points, so the
+per-line counts (Han, letters, digits, symbols, end punctuation, separators) are bincounts,
+the lexicon is one Aho-Corasick pass and PII one regex pass over the folded batch; hits are
+mapped to lines with `searchsorted`. Python touches only the lines that a hit or a
+separator makes worth a look, plus one walk per document for repeats and context.
+
+Each line gets at most one removal rule, the first that applies, in this order:
+spam, the keyword rules of `data/boilerplate.tsv`, `breadcrumb` and `nav` shapes, `contact`
+(a line that is mostly a phone number or other contact detail), `symbols` (no letter at
+all), `repeat` (a line seen more than `max_line_repeats` times: copies after the first go),
+and `context`: short lines that sit between removed lines, like the company name and
+slogans of a page header or the section links of a footer.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from builder.stages.quality.lexicon import SPAM, Lexicon
+from builder.stages.quality.tables import (
+    HAN,
+    LETTER,
+    N_CLASSES,
+    NEWLINE,
+    SPACE,
+    char_class_table,
+    code_points,
+    end_punctuation_table,
+    fold_table,
+    from_code_points,
+    separator_table,
+)
+from builder.text.pii import PiiFinder, PiiSpan
+
+KEEP, SPAM_RULE, CONTEXT_RULE = "", "spam", "context"
+# Items of a keyword list: split on separators and spaces (not on commas: prose has them).
+KEYWORD_ITEMS_RE = re.compile(r"[|/·•>»›→丨_\s]+")
+NAV_ITEMS_RE = re.compile(r"\s*[|/·•丨]\s*")
+BREADCRUMB_ITEMS_RE = re.compile(r"\s*(?:>>?|»|›|→)\s*")
+# Every PII pattern needs one of these: five digits in a row, grouped digits, an IP's dots,
+# an e-mail's @, or a QQ/WeChat label (WeChat ids may have no digit at all). The pattern
+# opens with a character class so that the regex engine skips every other character fast.
+PII_CANDIDATE_RE = re.compile(
+    r"""[0-9@qwv微扣]
+    (?: (?<=[0-9]) (?: [0-9]{4} | [0-9]{2,3}[- ][0-9]{3} | [0-9]{0,2}\.[0-9]{1,3}\.[0-9] )
+      | (?<=@)
+      | (?<=q)q | (?<=扣)扣 | (?<=微)信 | (?<=w)(?:x|echat|eixin) | (?<=v)(?:x|信)
+    )""",
+    re.VERBOSE,
+)
+# Characters that continue an e-mail, number or id across a window edge.
+PII_TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-_%+@()")
+PII_WINDOW = (8, 24)  # before and after a candidate: `+86 ` ahead of a number, an id after its label
+BREADCRUMB_ROOTS = ("首页", "主页", "网站首页", "home", "当前位置:首页", "您的位置:首页")
+
+
+@dataclass(frozen=True)
+class LineParams:
+    spam_min_terms: int
+    spam_min_coverage: float
+    keyword_item_max_chars: int
+    nav_item_max_chars: int
+    contact_max_other_chars: int
+    max_line_repeats: int
+    good_line_min_chars: int
+    good_line_min_han: int
+    rules: frozenset[str]
+
+
+class BatchLines:
+    """Geometry, counts and removal decisions for every line of a batch.
+
+    `rule[k]` is the removal rule of global line `k` (`""` keeps it); lines of document `d`
+    are `first_line[d]:first_line[d + 1]`.
+    """
+
+    def __init__(self, texts: list[str]):
+        self.texts = texts
+        self.joined = "\n".join(texts)
+        self.points = code_points(self.joined)
+        self.folded_points = fold_table()[self.points]
+        self.folded = from_code_points(self.folded_points)
+        classes = char_class_table()[self.points]
+        newlines = np.flatnonzero(classes == NEWLINE)
+        self.n_lines = len(newlines) + 1
+        self.line_start = np.concatenate(([0], newlines + 1))
+        self.line_end = np.concatenate((newlines, [len(self.points)]))
+        lines_per_doc = np.array([text.count("\n") + 1 for text in texts], dtype=np.int64)
+        self.first_line = np.concatenate(([0], np.cumsum(lines_per_doc)))
+        self.line_of_char = np.zeros(len(self.points), dtype=np.int64)
+        self.line_of_char[newlines] = 1
+        np.cumsum(self.line_of_char, out=self.line_of_char)
+        self.line_of_char[newlines] -= 1  # a newline belongs to the line it ends
+        self.classes = classes
+        self.counts = np.bincount(
+            self.line_of_char * N_CLASSES + classes, minlength=self.n_lines * N_CLASSES
+        ).reshape(self.n_lines, N_CLASSES)
+        self.visible = self.counts[:, :SPACE].sum(axis=1)
+        self.han = self.counts[:, HAN]
+        self.letters = self.counts[:, HAN] + self.counts[:, LETTER]
+        visible_at = np.flatnonzero(classes < SPACE)
+        line_of_visible = self.line_of_char[visible_at]
+        last = np.searchsorted(line_of_visible, np.arange(self.n_lines), side="right") - 1
+        has_visible = self.visible > 0
+        self.ends_sentence = np.zeros(self.n_lines, dtype=bool)
+        self.ends_sentence[has_visible] = end_punctuation_table()[self.points[visible_at[last[has_visible]]]]
+        separators_at = np.flatnonzero(separator_table()[self.points])
+        self.separators = np.bincount(self.line_of_char[separators_at], minlength=self.n_lines)
+        self.folded_lines = self.folded.split("\n")
+        self.rule = np.full(self.n_lines, KEEP, dtype=object)
+        self.spam_hits = np.zeros(self.n_lines, dtype=np.int64)
+        self.pii: dict[int, list[PiiSpan]] = defaultdict(list)
+
+    def line_of(self, positions: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.line_end, positions, side="left")
+
+    def doc_of_line(self, lines: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.first_line, lines, side="right") - 1
+
+    def mark(self, line: int, rule: str) -> None:
+        if not self.rule[line]:
+            self.rule[line] = rule
+
+
+class LineCleaner:
+    def __init__(self, lexicon: Lexicon, pii: PiiFinder, params: LineParams):
+        self.lexicon = lexicon
+        self.pii = pii
+        self.params = params
+
+    def __call__(self, texts: list[str]) -> BatchLines:
+        lines = BatchLines(texts)
+        self._scan_lexicon(lines)
+        self._scan_pii(lines)
+        self._shapes(lines)
+        self._contact(lines)
+        if "symbols" in self.params.rules:
+            lines.rule[(lines.rule == KEEP) & (lines.visible > 0) & (lines.letters == 0)] = "symbols"
+        self._repeats(lines)
+        if CONTEXT_RULE in self.params.rules:
+            self._context(lines)
+        return lines
+
+    def _scan_lexicon(self, lines: BatchLines) -> None:
+        hits = self.lexicon.matcher.find(lines.folded, lines.folded_points)
+        if not hits:
+            return
+        folded = lines.folded
+        where = lines.line_of(np.array([start for start, _, _ in hits])).tolist()
+        spam_by_line: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
+        for line, (start, key, value) in zip(where, hits):
+            if value[0] == SPAM:
+                if value[2] and not _word_bounded(folded, start, start + len(key)):
+                    continue
+                spam_by_line[line].append((start, start + len(key), key))
+            elif lines.visible[line] <= value[2]:
+                lines.mark(line, value[1])
+        for line, line_hits in spam_by_line.items():
+            lines.spam_hits[line] = len(line_hits)
+            if self._is_spam_line(lines, line, line_hits):
+                lines.rule[line] = SPAM_RULE  # spam outranks any keyword rule
+
+    def _is_spam_line(self, lines: BatchLines, line: int, hits: list[tuple[int, int, str]]) -> bool:
+        """Spam when the line is a keyword list with a hit, or its terms cover enough of it."""
+        text = lines.folded_lines[line].strip()
+        items = [item for item in KEYWORD_ITEMS_RE.split(text) if item]
+        is_sentence = lines.ends_sentence[line] or "。" in text
+        if not is_sentence and len(items) >= 3 and max(map(len, items)) <= self.params.keyword_item_max_chars:
+            return True
+        if len({term for _, _, term in hits}) < self.params.spam_min_terms:
+            return False
+        covered = 0
+        reach = -1
+        for start, end, _ in sorted(hits):
+            covered += max(0, end - max(start, reach))
+            reach = max(reach, end)
+        return covered >= self.params.spam_min_coverage * max(1, lines.letters[line])
+
+    def _scan_pii(self, lines: BatchLines) -> None:
+        """PII patterns run only in windows around what a cheap scan found (a label, digits, @)."""
+        folded = lines.folded
+        positions = [m.start() for m in PII_CANDIDATE_RE.finditer(folded)]
+        if not positions:
+            return
+        line_of = lines.line_of(np.array(positions)).tolist()
+        windows: list[list[int]] = []
+        for position, line in zip(positions, line_of):
+            line_start, line_end = int(lines.line_start[line]), int(lines.line_end[line])
+            start = max(line_start, position - PII_WINDOW[0])
+            end = min(line_end, position + PII_WINDOW[1])
+            while start > line_start and folded[start - 1] in PII_TOKEN_CHARS:
+                start -= 1
+            while end < line_end and folded[end] in PII_TOKEN_CHARS:
+                end += 1
+            if windows and start <= windows[-1][1] and windows[-1][2] == line:
+                windows[-1][1] = max(windows[-1][1], end)
+            else:
+                windows.append([start, end, line])
+        for start, end, line in windows:
+            lines.pii[line].extend(self.pii.finditer(folded, start, end))
+
+    def _shapes(self, lines: BatchLines) -> None:
+        candidates = np.flatnonzero((lines.separators > 0) & (lines.rule == KEEP) & ~lines.ends_sentence)
+        for line in candidates.tolist():
+            text = lines.folded_lines[line].strip()
+            if "breadcrumb" in self.params.rules and _is_breadcrumb(text, self.params.keyword_item_max_chars):
+                lines.rule[line] = "breadcrumb"
+            elif "nav" in self.params.rules:
+                items = [item for item in NAV_ITEMS_RE.split(text) if item]
+                if len(items) >= 3 and max(map(len, items)) <= self.params.nav_item_max_chars:
+                    lines.rule[line] = "nav"
+
+    def _contact(self, lines: BatchLines) -> None:
+        if "contact" not in self.params.rules:
+            return
+        for line, spans in lines.pii.items():
+            if lines.rule[line]:
+                continue
+            inside = sum(len(lines.folded[s.start : s.end].replace(" ", "")) for s in spans)
+            if lines.visible[line] - inside <= self.params.contact_max_other_chars:
+                lines.rule[line] = "contact"
+
+    def _repeats(self, lines: BatchLines) -> None:
+        if "repeat" not in self.params.rules:
+            return
+        keys = [(0, "")] * lines.n_lines
+        doc = 0
+        boundary = lines.first_line[1]
+        candidates = np.flatnonzero((lines.rule == KEEP) & (lines.visible > 0)).tolist()
+        for line in candidates:
+            while line >= boundary:
+                doc += 1
+                boundary = lines.first_line[doc + 1]
+            keys[line] = (doc, lines.folded_lines[line].strip())
+        seen = Counter(keys[line] for line in candidates)
+        repeated = {key for key, n in seen.items() if n > self.params.max_line_repeats}
+        if not repeated:
+            return
+        first_seen = set()
+        for line in candidates:
+            key = keys[line]
+            if key in repeated:
+                if key in first_seen:
+                    lines.rule[line] = "repeat"
+                first_seen.add(key)
+
+    def _context(self, lines: BatchLines) -> None:
+        """Remove runs of short lines that removed lines, not article text, surround.
+
+        Every non-blank line is removed (R), good (G: a sentence of at least
+        `good_line_min_han` Han characters ending in end punctuation, or at least
+        `good_line_min_chars` visible characters) or short (S). A run of S lines keeps its
+        place when good text follows it (it heads that text: titles, subheadings) or
+        precedes it with nothing after; it goes when removed lines or the document's edge
+        enclose it, or good text ends above and removed lines follow (a footer's section
+        links). Of a run that removed lines precede and good text follows, only the last
+        line (the heading) stays. A line right above a `metadata` line is the title.
+        Documents without any good line are left to the document-level rules.
+        """
+        p = self.params
+        good = ((lines.han >= p.good_line_min_han) & lines.ends_sentence) | (lines.visible >= p.good_line_min_chars)
+        removed = lines.rule != KEEP
+        state = np.where(removed, "R", np.where(good, "G", "S"))
+        state[lines.visible == 0] = ""
+        for doc in range(len(lines.texts)):
+            first, last = lines.first_line[doc], lines.first_line[doc + 1]
+            states = state[first:last]
+            if "S" not in states or "R" not in states or "G" not in states:
+                continue
+            visible = [first + i for i, s in enumerate(states.tolist()) if s]
+            seq = [state[k] for k in visible]
+            i = 0
+            while i < len(seq):
+                if seq[i] != "S":
+                    i += 1
+                    continue
+                j = i
+                while j < len(seq) and seq[j] == "S":
+                    j += 1
+                above = seq[i - 1] if i > 0 else "edge"
+                below = seq[j] if j < len(seq) else "edge"
+                for position in range(i, j):
+                    line = visible[position]
+                    followed_by_metadata = position + 1 < len(seq) and lines.rule[visible[position + 1]] == "metadata"
+                    if followed_by_metadata:
+                        continue
+                    if below == "G":
+                        drop = above == "R" and position < j - 1
+                    elif above == "G":
+                        drop = below == "R"
+                    else:
+                        drop = "R" in (above, below)
+                    if drop:
+                        lines.rule[line] = CONTEXT_RULE
+                i = j
+
+
+def _word_bounded(folded: str, start: int, end: int) -> bool:
+    before = folded[start - 1] if start > 0 else " "
+    after = folded[end] if end < len(folded) else " "
+    return not (before.isascii() and before.isalnum()) and not (after.isascii() and after.isalnum())
+
+
+def _is_breadcrumb(text: str, item_max_chars: int) -> bool:
+    items = [item for item in BREADCRUMB_ITEMS_RE.split(text) if item]
+    if len(items) < 2 or max(map(len, items)) > item_max_chars:
+        return False
+    return len(items) >= 3 or items[0].replace(" ", "") in BREADCRUMB_ROOTS
+

@@ -1,0 +1,145 @@
+"""Document signals after line removal, measured in characters (never bytes or words).
+
+Everything per document is a sum over its kept lines of the per-line counts `BatchLines`
+already holds, except three things that need the kept text itself: duplicate lines and
+paragraphs (Python sets over the folded lines) and character n-gram repetition.
+
+N-gram repetition follows Gopher (Rae et al. 2021, appendix A) with characters in place of
+words, since Chinese has no spaces to count words by: `top_{n}gram_frac` is the share of
+characters covered by the single most frequent n-gram (occurrences x n / characters), and
+`dup_{n}gram_frac` the share of characters inside some n-gram that occurs more than once.
+Whitespace is left out of the sequence. N-grams are 64-bit polynomial hashes taken from one
+prefix sum over the batch (`(H[i+n] - H[i]) * P^-i`, exact in wrapping uint64 arithmetic
+because P is odd), then each document's hashes are sorted: a sort of a few thousand keys
+per document, no Python objects per n-gram.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from builder.stages.quality.lines import KEEP, SPAM_RULE, BatchLines
+from builder.stages.quality.tables import DIGIT, HAN, SPACE, SYMBOL
+
+HASH_BASE = 0x9E3779B97F4A7C15  # odd, so invertible modulo 2**64
+HASH_BASE_INVERSE = pow(HASH_BASE, -1, 2**64)
+HASH_FINISH = np.uint64(0xD6E8FEB86659FD93)  # multiply before keeping the high half: every character reaches it
+
+
+def _powers(base: int, n: int) -> np.ndarray:
+    powers = np.full(n, base, dtype=np.uint64)
+    powers[0] = 1
+    return np.cumprod(powers, dtype=np.uint64)
+
+
+def document_signals(
+    lines: BatchLines, top_sizes: list[int], dup_sizes: list[int]
+) -> dict[str, np.ndarray]:
+    kept = lines.rule == KEEP
+    starts = lines.first_line[:-1]
+
+    def per_doc(values: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(values, starts)
+
+    visible_in = per_doc(lines.visible)
+    kept_counts = per_doc(lines.counts * kept[:, None])
+    chars = kept_counts[:, :SPACE].sum(axis=1)
+    safe_chars = np.maximum(chars, 1)
+    kept_lines = kept & (lines.visible > 0)
+    signals = {
+        "char_count": chars.astype(np.int32),
+        "cjk_share": kept_counts[:, HAN] / safe_chars,
+        "end_punct_share": per_doc(kept_lines & lines.ends_sentence) / np.maximum(per_doc(kept_lines), 1),
+        "symbol_share": kept_counts[:, SYMBOL] / safe_chars,
+        "digit_share": kept_counts[:, DIGIT] / safe_chars,
+        "spam_density": 1000 * per_doc(lines.spam_hits * kept) / safe_chars,
+        "spam_line_share": per_doc(lines.visible * (lines.rule == SPAM_RULE)) / np.maximum(visible_in, 1),
+        "removed_share": (visible_in - chars) / np.maximum(visible_in, 1),
+    }
+    signals["dup_line_frac"], signals["dup_para_frac"] = _duplicate_fractions(lines, kept, chars)
+    signals.update(_ngram_repetition(lines, kept, chars, top_sizes, dup_sizes))
+    return {name: values if name == "char_count" else values.astype(np.float32) for name, values in signals.items()}
+
+
+def _duplicate_fractions(lines: BatchLines, kept: np.ndarray, chars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Share of characters in lines (paragraphs) that repeat an earlier line (paragraph).
+
+    Paragraphs are runs of kept non-blank lines; where a page has no blank lines every
+    line is its own paragraph and both fractions agree.
+    """
+    n_docs = len(chars)
+    dup_lines = np.zeros(n_docs)
+    dup_paras = np.zeros(n_docs)
+    visible = lines.visible.tolist()
+    kept_list = kept.tolist()
+    folded = lines.folded_lines
+    for doc in range(n_docs):
+        first, last = int(lines.first_line[doc]), int(lines.first_line[doc + 1])
+        seen_lines: set[str] = set()
+        seen_paras: set[str] = set()
+        paragraph: list[str] = []
+        paragraph_chars = 0
+        line_dup = para_dup = 0
+        for line in range(first, last + 1):
+            blank = line == last or not kept_list[line] or visible[line] == 0
+            if not blank:
+                key = folded[line].strip()
+                if key in seen_lines:
+                    line_dup += visible[line]
+                seen_lines.add(key)
+                paragraph.append(key)
+                paragraph_chars += visible[line]
+                continue
+            if line < last and not kept_list[line]:
+                continue  # a removed line does not end a paragraph
+            if paragraph:
+                key = "\n".join(paragraph)
+                if key in seen_paras:
+                    para_dup += paragraph_chars
+                seen_paras.add(key)
+                paragraph, paragraph_chars = [], 0
+        dup_lines[doc] = line_dup
+        dup_paras[doc] = para_dup
+    safe = np.maximum(chars, 1)
+    return dup_lines / safe, dup_paras / safe
+
+
+def _ngram_repetition(
+    lines: BatchLines, kept: np.ndarray, chars: np.ndarray, top_sizes: list[int], dup_sizes: list[int]
+) -> dict[str, np.ndarray]:
+    n_docs = len(chars)
+    out = {f"top_{n}gram_frac": np.zeros(n_docs) for n in top_sizes}
+    out |= {f"dup_{n}gram_frac": np.zeros(n_docs) for n in dup_sizes}
+    if not top_sizes and not dup_sizes:
+        return out
+    keep_char = kept[lines.line_of_char] & (lines.classes < SPACE)
+    points = lines.points[keep_char].astype(np.uint64)
+    total = len(points)
+    prefix = np.zeros(total + 1, dtype=np.uint64)
+    np.cumsum(points * _powers(HASH_BASE, total), out=prefix[1:])
+    inverse_powers = _powers(HASH_BASE_INVERSE, total)
+    hashes = {}
+    for n in sorted(set(top_sizes) | set(dup_sizes)):
+        full = (prefix[n:] - prefix[:-n]) * inverse_powers[: total - n + 1] if total >= n else np.zeros(0, np.uint64)
+        # 32 bits: collisions among one document's few thousand n-grams are negligible.
+        hashes[n] = ((full * HASH_FINISH) >> np.uint64(32)).astype(np.uint32)
+    offsets = np.concatenate(([0], np.cumsum(chars))).tolist()
+    for doc, length in enumerate(chars.tolist()):
+        start = offsets[doc]
+        for n, all_keys in hashes.items():
+            if length < n:
+                continue
+            keys = all_keys[start : start + length - n + 1]
+            ordered = np.sort(keys)
+            same = ordered[1:] == ordered[:-1]
+            if n in top_sizes:
+                run_ends = np.concatenate(([-1], np.flatnonzero(~same), [len(ordered) - 1]))
+                longest = int((run_ends[1:] - run_ends[:-1]).max())
+                out[f"top_{n}gram_frac"][doc] = min(1.0, longest * n / length)
+            if n in dup_sizes and same.any():
+                repeated_values = np.unique(ordered[1:][same])
+                at = np.searchsorted(repeated_values, keys)
+                repeated = repeated_values[np.minimum(at, len(repeated_values) - 1)] == keys
+                starts = np.flatnonzero(repeated)
+                depth = np.cumsum(np.bincount(starts, minlength=length + 1) - np.bincount(starts + n, minlength=length + 1))
+                out[f"dup_{n}gram_frac"][doc] = np.count_nonzero(depth[:length]) / length
+    return out

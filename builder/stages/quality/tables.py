@@ -1,0 +1,94 @@
+"""Code-point lookup tables: the quality stage reads text as numpy arrays, not Python loops.
+
+`FOLD` maps every code point to the one it is compared as: Traditional to Simplified
+(one character at a time, OpenCC's `TSCharacters.txt` as shipped in
+`opencc-python-reimplemented`, first candidate), full-width forms to ASCII (`chars.WIDTH_FOLD`),
+no-break and ideographic spaces to a space, ASCII upper case to lower case. Every mapping is
+one code point to one code point, so a folded copy has the same offsets as the original and
+a match found on it indexes the original directly. Lexicon terms and boilerplate keywords
+are folded with the same table, so `版權所有`, `版权所有` and `版权所有` all meet in one key.
+
+`CHAR_CLASS` gives each code point one class (Han, other letter, digit, punctuation,
+symbol, space, newline); per-line and per-document counts are bincounts over it.
+"""
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import opencc
+
+from builder.text.chars import CJK_END_PUNCTUATION, HAN_RE, WESTERN_END_PUNCTUATION, WIDTH_FOLD
+
+TS_CHARACTERS = Path(opencc.__file__).resolve().parent / "dictionary" / "TSCharacters.txt"
+
+HAN, LETTER, DIGIT, PUNCT, SYMBOL, SPACE, NEWLINE = range(7)
+N_CLASSES = 7
+# Characters that join the items of navigation bars, breadcrumbs and keyword lists.
+SEPARATORS = "|｜丨/·•>»›→"
+
+
+def _t2s_pairs() -> dict[int, int]:
+    pairs = {}
+    with open(TS_CHARACTERS, encoding="utf-8") as table:
+        for line in table:
+            traditional, _, simplified = line.rstrip("\n").partition("\t")
+            first = simplified.split(" ")[0] if simplified else ""
+            if len(traditional) == 1 and len(first) == 1:
+                pairs[ord(traditional)] = ord(first)
+    return pairs
+
+
+@lru_cache(maxsize=1)
+def fold_table() -> np.ndarray:
+    table = np.arange(0x110000, dtype=np.uint32)
+    for traditional, simplified in _t2s_pairs().items():
+        table[traditional] = simplified
+    for wide, narrow in WIDTH_FOLD.items():
+        table[wide] = ord(narrow)
+    table[0xA0] = table[0x3000] = ord(" ")
+    table[ord("A") : ord("Z") + 1] += 32
+    return table[table]  # full-width capitals fold to ASCII capitals, then to lower case
+
+
+@lru_cache(maxsize=1)
+def char_class_table() -> np.ndarray:
+    by_major_category = {"L": LETTER, "M": LETTER, "N": DIGIT, "P": PUNCT, "Z": SPACE}
+    table = np.fromiter(
+        (by_major_category.get(unicodedata.category(chr(code))[0], SYMBOL) for code in range(0x110000)),
+        dtype=np.uint8,
+        count=0x110000,
+    )
+    every_character = "".join(map(chr, range(0x110000)))
+    table[[m.start() for m in HAN_RE.finditer(every_character)]] = HAN
+    table[[ord(c) for c in "\t\r\x0b\x0c"]] = SPACE
+    table[ord("\n")] = NEWLINE
+    return table
+
+
+@lru_cache(maxsize=1)
+def end_punctuation_table() -> np.ndarray:
+    table = np.zeros(0x110000, dtype=bool)
+    table[[ord(c) for c in CJK_END_PUNCTUATION + WESTERN_END_PUNCTUATION]] = True
+    return table
+
+
+@lru_cache(maxsize=1)
+def separator_table() -> np.ndarray:
+    table = np.zeros(0x110000, dtype=bool)
+    table[[ord(c) for c in SEPARATORS]] = True
+    return table
+
+
+def code_points(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def from_code_points(points: np.ndarray) -> str:
+    return points.tobytes().decode("utf-32-le", "surrogatepass")
+
+
+def fold(text: str) -> str:
+    return from_code_points(fold_table()[code_points(text)])
