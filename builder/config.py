@@ -40,10 +40,23 @@ class InputConfig(Model):
 
 
 class PublishConfig(Model):
-    target: Literal["local"] = "local"
+    """Every release is built into `root`; `target: hub` then uploads that same folder to `repo_id`."""
+
+    target: Literal["local", "hub"] = "local"
     root: str = "out"
-    max_shard_mb: int = Field(256, gt=0, le=500, description="Uncompressed text per Parquet shard.")
-    row_group_mb: int = Field(64, gt=0, le=100)
+    repo_id: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$",
+        description="`target: hub`: the dataset repository, `org/name`. The token comes from HF_TOKEN or `hf auth login`.",
+    )
+    private: bool = Field(False, description="`target: hub`: create the repository private (ignored if it exists).")
+    max_shard_mb: int = Field(256, gt=0, le=500, description="Uncompressed text per Parquet shard (the Hub serves shards up to 500 MB well).")
+    row_group_mb: int = Field(64, gt=0, le=100, description="Uncompressed text per row group (at most 100 MB, so readers stream).")
+
+    @model_validator(mode="after")
+    def _hub_needs_repo(self):
+        if self.target == "hub" and not self.repo_id:
+            raise ValueError("publish.target hub needs publish.repo_id (org/name)")
+        return self
 
 
 class ExecutorConfig(Model):
@@ -63,7 +76,8 @@ class StageConfig(Model):
 
 class BuilderConfig(Model):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    version: str = "1.0.0"
+    version: str = Field("1.0.0", description="`X.Y.Z`, or `auto`: the next version after the newest published one.")
+    breaking: bool = Field(False, description="With `version: auto`, bump the major version.")
     description: str = ""
     license: str = "other"
     input: InputConfig
@@ -74,8 +88,8 @@ class BuilderConfig(Model):
     @field_validator("version")
     @classmethod
     def _semver(cls, value: str) -> str:
-        if not SEMVER_RE.match(value):
-            raise ValueError(f"version must look like 1.2.3, got {value!r}")
+        if value != "auto" and not SEMVER_RE.match(value):
+            raise ValueError(f"version must look like 1.2.3 (or be auto), got {value!r}")
         return value
 
     @field_validator("stages", mode="before")

@@ -24,7 +24,7 @@ from builder.engines import ENGINES
 from builder.io.readers import DocumentReader, InputFile, SourceBatch, expand_inputs, fingerprint
 from builder.io.writers import ShardInfo, ShardWriter
 from builder.pipeline import REJECTED_COLUMNS, ProcessedBatch, SegmentTask, StageStats
-from builder.publish.local import LocalRelease
+from builder.publish.release import Release
 from builder.stages import Drop, GlobalContext, GlobalStage
 
 log = logging.getLogger("builder")
@@ -115,7 +115,7 @@ class Build:
     # -- full build ----------------------------------------------------------------
     def run(self) -> BuildResult:
         started = time.perf_counter()
-        release = LocalRelease(Path(self.config.publish.root), self.config.name, self.config.version)
+        release = Release(self.config, self.progress)
         release.check_new()
         with release.staging() as staging:
             rejected_writer = ShardWriter(staging.run_dir / "rejected", "rejected", REJECTED_SCHEMA, 256 * MB, 64 * MB)
@@ -123,7 +123,7 @@ class Build:
             rejected_shards = rejected_writer.close()
             self.funnel.check()
             report = self._report(time.perf_counter() - started)
-            release.publish(staging, self.config, report, shards, rejected_shards, self._fingerprints())
+            release.publish(staging, report, shards, rejected_shards, self._fingerprints(), self.limit)
         return BuildResult(release.version_dir, report)
 
     def _run_segments(self, staging, rejected_writer: ShardWriter) -> list[ShardInfo]:

@@ -1,124 +1,162 @@
-"""Dataset cards: one per version (from DATASET_CARD.md) and a root card that ties versions together.
+"""Dataset cards from DATASET_CARD.md: one per version, and the root card that ties versions together.
 
-The YAML header is what `datasets` reads: `configs` maps each version to its Parquet files
-(the latest is the default), `dataset_info` records row counts, so `load_dataset(root)`,
-`load_dataset(root, "vX.Y.Z")` and `load_dataset(root/vX.Y.Z)` all resolve correctly.
+A card is rendered from the files of its version folder alone (MANIFEST.json, report.json,
+card.json, dedup/dedup.json, charts/), so the same function serves the local folder and the Hub,
+only the "how to load" target differs. The YAML header is what `datasets` reads: a version card
+maps `default` to its own shards; the root card has one configuration per version with the
+newest as default, so `load_dataset(root)` gives the newest and `load_dataset(root, "vX.Y.Z")`
+(or, on the Hub, `revision="vX.Y.Z"`) a pinned one.
 """
 from __future__ import annotations
 
 import json
-import os
-from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import pyarrow.parquet as pq
 import yaml
 from huggingface_hub import DatasetCard, DatasetCardData
 
+from builder.publish.changelog import commit_label, render_entry
+from builder.publish.charts import CHARTS_DIR
+from builder.publish.manifest import read_manifest
+
 TEMPLATE = Path(__file__).with_name("DATASET_CARD.md")
+CARD_DATA_FILE = "card.json"
 SIZE_CATEGORIES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
                    (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"), (1_000_000_000, "100M<n<1B")]
+SCRIPT_NAMES = {"Hans": "Simplified", "Hant": "Traditional", "mixed": "both", "none": "no Han"}
+
+
+@dataclass(frozen=True)
+class LoadTarget:
+    """Where readers of the card load from: a local dataset folder, or a Hub repository id."""
+
+    kind: Literal["local", "hub"]
+    root: str
+
+
+@dataclass(frozen=True)
+class VersionEntry:
+    """One published version as the root card and the changelog list it."""
+
+    version: str  # without the `v`
+    manifest: dict
+    commit: str | None = None
+
+    @property
+    def documents(self) -> int:
+        return self.manifest["split"]["num_examples"]
+
+    @property
+    def commit_label(self) -> str:
+        return commit_label(self.commit)
+
+    @property
+    def config_sha256(self) -> str:
+        return self.manifest["config_sha256"]
 
 
 def size_category(rows: int) -> str:
     return next((label for limit, label in SIZE_CATEGORIES if rows < limit), "n>1B")
 
 
-def _card_data(configs: list[dict], dataset_info, rows: int, config, pretty_name: str) -> DatasetCardData:
-    return DatasetCardData(
-        language=["zh"],
-        language_bcp47=["zh-Hans", "zh-Hant"],
-        license=config.license,
-        pretty_name=pretty_name,
-        size_categories=[size_category(rows)],
-        task_categories=["text-generation"],
-        multilinguality="monolingual",
-        configs=configs,
-        dataset_info=dataset_info,
-    )
-
-
-def split_info(version_dir: Path) -> dict:
-    """The `train` split as `datasets` records it: rows and uncompressed Arrow bytes."""
+def split_info(shards: list[Path]) -> dict:
+    """The `train` split as `datasets` records it: rows and uncompressed bytes."""
     rows = nbytes = 0
-    for shard in sorted((version_dir / "data").glob("*.parquet")):
+    for shard in shards:
         meta = pq.read_metadata(shard)
         rows += meta.num_rows
         nbytes += sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
     return {"name": "train", "num_bytes": nbytes, "num_examples": rows}
 
 
-def _column_counts(version_dir: Path, column: str) -> dict[str, int]:
-    counts: Counter = Counter()
-    for shard in sorted((version_dir / "data").glob("*.parquet")):
-        if column in pq.read_schema(shard).names:
-            counts.update(pq.read_table(shard, columns=[column])[column].to_pylist())
-    return {str(k): v for k, v in counts.most_common()}
-
-
-def write_version_card(version_dir: Path, config, report: dict, manifest: dict) -> None:
-    rows = report["kept"]["documents"]
-    data = _card_data(
-        [{"config_name": "default", "data_files": [{"split": "train", "path": "data/*.parquet"}]}],
-        {"splits": [split_info(version_dir)]},
-        rows, config, f"{config.name} v{config.version}",
+def _card_data(manifest: dict, configs: list[dict], dataset_info, pretty_name: str) -> DatasetCardData:
+    return DatasetCardData(
+        language=["zh"],
+        language_details=["zh-Hans", "zh-Hant"],
+        license=manifest["config"].get("license", "other"),
+        pretty_name=pretty_name,
+        size_categories=[size_category(manifest["split"]["num_examples"])],
+        task_categories=["text-generation"],
+        task_ids=["language-modeling"],
+        multilinguality="monolingual",
+        language_creators=["found"],
+        annotations_creators=["no-annotation"],
+        source_datasets=["original"],
+        tags=["chinese", "web-text", "deduplicated"],
+        configs=configs,
+        dataset_info=dataset_info,
     )
-    stages = manifest["config"]["stages"]
-    card = DatasetCard.from_template(
-        data,
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "–"
+
+
+def _render(version_dir: Path, load: LoadTarget, prefix: str, card_data: DatasetCardData, versions: list[VersionEntry] | None) -> DatasetCard:
+    manifest = read_manifest(version_dir)
+    report = json.loads((version_dir / "report.json").read_text(encoding="utf-8"))
+    stats = json.loads((version_dir / CARD_DATA_FILE).read_text(encoding="utf-8"))
+    dedup_summary = version_dir / "dedup" / "dedup.json"
+    dedup = json.loads(dedup_summary.read_text(encoding="utf-8")) if dedup_summary.is_file() else None
+    charts = {p.stem: f"{CHARTS_DIR}/{p.name}" for p in sorted((version_dir / CHARTS_DIR).glob("*.png"))}
+    first_shard = version_dir / manifest["shards"][0]["path"]
+    columns = [(field.name, str(field.type)) for field in pq.read_schema(first_shard)]
+    stages = [
+        (s["type"], yaml.safe_dump({k: v for k, v in s.items() if k != "type"}, allow_unicode=True, sort_keys=False).strip())
+        for s in manifest["config"]["stages"]
+    ]
+    builder = manifest["builder"]
+    built_by = f"by zh-corpus-builder {builder['version']}" + (f" at commit `{builder['git_commit'][:12]}`" if builder["git_commit"] else "")
+    version = manifest["version"]
+    commit = next((e.commit for e in versions or [] if e.version == version), None)
+    return DatasetCard.from_template(
+        card_data,
         template_path=str(TEMPLATE),
-        name=config.name,
-        version=config.version,
-        description=config.description.strip(),
+        name=manifest["name"],
+        version=version,
+        description=manifest["config"].get("description", "").strip(),
         report=report,
         manifest=manifest,
-        stages=[(s["type"], yaml.safe_dump({k: v for k, v in s.items() if k != "type"}, allow_unicode=True, sort_keys=False).strip()) for s in stages],
-        scripts=_column_counts(version_dir, "script"),
-        load_root=version_dir.parent.as_posix(),
+        stages=stages,
+        columns=columns,
+        scripts=stats["scripts"],
+        script_names=SCRIPT_NAMES,
+        lengths=stats["lengths"],
+        examples=stats["examples"],
+        redaction=stats["redaction"],
+        dedup=dedup,
+        charts=charts,
+        prefix=prefix,
+        load=load,
+        versions=versions,
+        changes=render_entry(f"v{version}", manifest, commit, heading="###"),
+        built_by=built_by,
+        share=_share,
     )
-    card.save(version_dir / "README.md")
 
 
-def write_root_card(dataset_dir: Path, versions: list[Path]) -> None:
-    """Rewrite the root card listing every published version; the newest is the default config."""
-    entries = []
-    for version_dir in versions:
-        manifest = json.loads((version_dir / "MANIFEST.json").read_text(encoding="utf-8"))
-        entries.append((version_dir.name, split_info(version_dir), manifest))
-    newest = entries[-1][0]
+def render_version_card(version_dir: Path, load: LoadTarget) -> DatasetCard:
+    manifest = read_manifest(version_dir)
+    data = _card_data(
+        manifest,
+        [{"config_name": "default", "data_files": [{"split": "train", "path": "data/*.parquet"}]}],
+        {"splits": [manifest["split"]]},
+        f"{manifest['name']} v{manifest['version']}",
+    )
+    return _render(version_dir, load, "", data, None)
+
+
+def render_root_card(newest_dir: Path, versions: list[VersionEntry], load: LoadTarget) -> DatasetCard:
+    """The newest version's card at the dataset root, with a configuration and a table row per version."""
+    newest = f"v{versions[-1].version}"
     configs = [
-        {"config_name": name, "data_files": [{"split": "train", "path": f"{name}/data/*.parquet"}], **({"default": True} if name == newest else {})}
-        for name, _, _ in reversed(entries)
+        {"config_name": f"v{e.version}", "data_files": [{"split": "train", "path": f"v{e.version}/data/*.parquet"}],
+         **({"default": True} if f"v{e.version}" == newest else {})}
+        for e in reversed(versions)
     ]
-    dataset_info = [{"config_name": name, "splits": [split]} for name, split, _ in reversed(entries)]
-    config = _RootConfig(entries[-1][2])
-    data = _card_data(configs, dataset_info, entries[-1][1]["num_examples"], config, config.name)
-    lines = [
-        f"# {config.name}",
-        "",
-        f"Versioned Chinese web-text dataset. The default configuration is the newest version, **{newest}**; "
-        "every version stays loadable by name.",
-        "",
-        "```python",
-        "from datasets import load_dataset",
-        f'ds = load_dataset("{dataset_dir.as_posix()}", split="train")             # newest ({newest})',
-        f'ds = load_dataset("{dataset_dir.as_posix()}", "{newest}", split="train")   # pinned',
-        "```",
-        "",
-        "| version | documents | config sha256 | card |",
-        "|---|---:|---|---|",
-    ]
-    for name, split, manifest in reversed(entries):
-        lines.append(f"| {name} | {split['num_examples']:,} | `{manifest['config_sha256'][:12]}` | [{name}/README.md]({name}/README.md) |")
-    card = DatasetCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(lines) + "\n")
-    tmp = dataset_dir / ".README.md.tmp"
-    card.save(tmp)
-    os.replace(tmp, dataset_dir / "README.md")
-
-
-class _RootConfig:
-    """The few config fields the root card needs, read back from the newest manifest."""
-
-    def __init__(self, manifest: dict):
-        self.name = manifest["name"]
-        self.license = manifest["config"].get("license", "other")
+    dataset_info = [{"config_name": f"v{e.version}", "splits": [e.manifest["split"]]} for e in reversed(versions)]
+    data = _card_data(versions[-1].manifest, configs, dataset_info, versions[-1].manifest["name"])
+    return _render(newest_dir, load, f"{newest}/", data, versions)

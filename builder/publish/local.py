@@ -10,13 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from builder.publish.card import write_root_card, write_version_card
-from builder.publish.manifest import build_manifest
+__all__ = ["LocalRelease", "Staging", "VersionExists", "write_root"]
+
+from builder.publish import VersionExists
+from builder.publish.card import CARD_DATA_FILE, LoadTarget, VersionEntry, render_root_card, render_version_card, split_info
+from builder.publish.changelog import describe_changes, render_changelog
+from builder.publish.charts import write_charts
+from builder.publish.manifest import build_manifest, read_manifest, write_json
+from builder.publish.stats import collect
 from builder.publish.versions import published_versions
-
-
-class VersionExists(Exception):
-    """Published versions are immutable."""
 
 
 @dataclass
@@ -32,14 +34,20 @@ class LocalRelease:
     def __init__(self, root: Path, name: str, version: str):
         self.dataset_dir = root / name
         self.version = version
-        self.version_dir = self.dataset_dir / f"v{version}"
-        self.run_dir = self.dataset_dir / "runs" / f"v{version}"
+
+    @property
+    def version_dir(self) -> Path:
+        return self.dataset_dir / f"v{self.version}"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.dataset_dir / "runs" / f"v{self.version}"
 
     def check_new(self) -> None:
         if self.version_dir.exists():
             raise VersionExists(
                 f"{self.version_dir} already exists and published versions are immutable: "
-                "set a new `version:` in the config or pass --version X.Y.Z"
+                "set a new `version:` in the config (or `version: auto`) or pass --version X.Y.Z"
             )
 
     @contextmanager
@@ -55,20 +63,60 @@ class LocalRelease:
         finally:
             shutil.rmtree(root, ignore_errors=True)
 
-    def publish(self, staging: Staging, config, report: dict, shards, rejected_shards, inputs: list[dict]) -> None:
+    def publish(self, staging: Staging, config, report: dict, shards, rejected_shards, inputs: list[dict],
+                limit: int | None, auto_version: dict | None) -> None:
+        """Manifest, report, card data, charts and card into the staged version; then rename it into place."""
         version_dir = staging.version_dir
-        manifest = build_manifest(config, inputs, shards, rejected_shards, version_dir, self.dataset_dir)
-        _write_json(version_dir / "MANIFEST.json", manifest)
-        _write_json(version_dir / "report.json", report)
-        write_version_card(version_dir, config, report, manifest)
+        manifest = build_manifest(config, inputs, shards, rejected_shards, version_dir, limit, staging.previous_versions,
+                                  split_info([s.path for s in shards]))
+        if staging.previous_versions:
+            previous = staging.previous_versions[-1]
+            previous_report = json.loads((previous / "report.json").read_text(encoding="utf-8"))
+            manifest["changes"] = describe_changes(read_manifest(previous), previous_report, manifest, report)
+        else:
+            manifest["changes"] = describe_changes(None, None, manifest, report)
+        if auto_version:
+            manifest["auto_version"] = auto_version
+        manifest["releases"] = []
+        write_json(version_dir / "MANIFEST.json", manifest)
+        write_json(version_dir / "report.json", report)
+        stats = collect([s.path for s in shards], [s.path for s in rejected_shards])
+        write_json(version_dir / CARD_DATA_FILE, stats)
+        write_charts(version_dir, report, stats)
+        render_version_card(version_dir, self.load_target()).save(version_dir / "README.md")
         self.check_new()
         os.rename(version_dir, self.version_dir)  # atomic: the version appears whole or not at all
         self.run_dir.parent.mkdir(exist_ok=True)
         if self.run_dir.exists():
             shutil.rmtree(self.run_dir)  # rejected rows of an earlier, unpublished attempt
         os.rename(staging.run_dir, self.run_dir)
-        write_root_card(self.dataset_dir, published_versions(self.dataset_dir))
+        write_root(self.dataset_dir)
+
+    def load_target(self) -> LoadTarget:
+        return LoadTarget("local", self.dataset_dir.as_posix())
 
 
-def _write_json(path: Path, data: dict) -> None:
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+def local_entries(dataset_dir: Path) -> list[VersionEntry]:
+    """Every local version, oldest first, with the Hub commit of its latest release if it has one."""
+    entries = []
+    for version_dir in published_versions(dataset_dir):
+        manifest = read_manifest(version_dir)
+        releases = manifest.get("releases") or []
+        entries.append(VersionEntry(manifest["version"], manifest, releases[-1]["commit"] if releases else None))
+    return entries
+
+
+def write_root(dataset_dir: Path) -> None:
+    """Rewrite the root card (newest version's card, every version a configuration) and CHANGELOG.md."""
+    entries = local_entries(dataset_dir)
+    newest_dir = dataset_dir / f"v{entries[-1].version}"
+    card = render_root_card(newest_dir, entries, LoadTarget("local", dataset_dir.as_posix()))
+    _replace_text(dataset_dir / "README.md", str(card))
+    changelog = render_changelog(entries[-1].manifest["name"], [(f"v{e.version}", e.manifest, e.commit) for e in entries])
+    _replace_text(dataset_dir / "CHANGELOG.md", changelog)
+
+
+def _replace_text(path: Path, text: str) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
