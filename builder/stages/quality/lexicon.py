@@ -33,6 +33,10 @@ class BoilerplateKeyword:
     max_chars: int
     keyword: str
 
+    @property
+    def is_pattern(self) -> bool:
+        return self.keyword.startswith("re:")
+
 
 def _data_lines(path: Path) -> list[str]:
     with open(path, encoding="utf-8") as lines:
@@ -110,8 +114,14 @@ class Lexicon:
         self.categories = [*spam_categories, EXTRA_CATEGORY]
         terms = {c: read_spam_terms(c) for c in spam_categories} | {EXTRA_CATEGORY: list(spam_extra)}
         entries: dict[str, tuple] = {}
+        # Whole-line patterns, tried only on lines no longer than their max_chars.
+        self.line_patterns: list[tuple[str, int, re.Pattern[str]]] = []
         for keyword in read_boilerplate_keywords():
-            if keyword.rule in boilerplate_rules:
+            if keyword.rule not in boilerplate_rules:
+                continue
+            if keyword.is_pattern:
+                self.line_patterns.append((keyword.rule, keyword.max_chars, re.compile(keyword.keyword[3:])))
+            else:
                 entries[fold(keyword.keyword)] = (BOILERPLATE, keyword.rule, keyword.max_chars)
         for index, category in enumerate(self.categories):
             for term in terms[category]:

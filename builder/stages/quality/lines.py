@@ -56,6 +56,12 @@ PII_CANDIDATE_RE = re.compile(
 # Characters that continue an e-mail, number or id across a window edge.
 PII_TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-_%+@()")
 PII_WINDOW = (8, 24)  # before and after a candidate: `+86 ` ahead of a number, an id after its label
+# Three or more words of two to four letters separated by spaces and nothing else: menus
+# and button rows (`直播 点播 栏目 专题`, `回复 支持 反对`). Verse is longer or punctuated.
+BUTTON_ROW_MAX_ITEMS = 8
+BUTTON_ROW_RE = re.compile(r"[^\W\d_]{2,4}(?:\s+[^\W\d_]{2,4}){2,%d}" % (BUTTON_ROW_MAX_ITEMS - 1))
+# Lines that follow a title on article and shop pages: the short line above them is kept.
+TITLE_FOLLOWERS = ("metadata", "product")
 BREADCRUMB_ROOTS = ("首页", "主页", "网站首页", "home", "当前位置:首页", "您的位置:首页")
 
 
@@ -136,6 +142,7 @@ class LineCleaner:
     def __call__(self, texts: list[str]) -> BatchLines:
         lines = BatchLines(texts)
         self._scan_lexicon(lines)
+        self._line_patterns(lines)
         self._scan_pii(lines)
         self._shapes(lines)
         self._contact(lines)
@@ -164,6 +171,18 @@ class LineCleaner:
             lines.spam_hits[line] = len(line_hits)
             if self._is_spam_line(lines, line, line_hits):
                 lines.rule[line] = SPAM_RULE  # spam outranks any keyword rule
+
+    def _line_patterns(self, lines: BatchLines) -> None:
+        if not self.lexicon.line_patterns:
+            return
+        longest = max(max_chars for _, max_chars, _ in self.lexicon.line_patterns)
+        candidates = np.flatnonzero((lines.rule == KEEP) & (lines.visible > 0) & (lines.visible <= longest))
+        for line in candidates.tolist():
+            text = lines.folded_lines[line].strip()
+            for rule, max_chars, pattern in self.lexicon.line_patterns:
+                if lines.visible[line] <= max_chars and pattern.fullmatch(text):
+                    lines.rule[line] = rule
+                    break
 
     def _is_spam_line(self, lines: BatchLines, line: int, hits: list[tuple[int, int, str]]) -> bool:
         """Spam when the line is a keyword list with a hit, or its terms cover enough of it."""
@@ -205,7 +224,9 @@ class LineCleaner:
             lines.pii[line].extend(self.pii.finditer(folded, start, end))
 
     def _shapes(self, lines: BatchLines) -> None:
-        candidates = np.flatnonzero((lines.separators > 0) & (lines.rule == KEEP) & ~lines.ends_sentence)
+        """Breadcrumbs (`a > b > c`), bars (`a | b | c`) and button rows (`回复 引用 举报`)."""
+        spaced = (lines.counts[:, SPACE] >= 2) & (lines.visible <= 4 * BUTTON_ROW_MAX_ITEMS)
+        candidates = np.flatnonzero(((lines.separators > 0) | spaced) & (lines.rule == KEEP) & ~lines.ends_sentence)
         for line in candidates.tolist():
             text = lines.folded_lines[line].strip()
             if "breadcrumb" in self.params.rules and _is_breadcrumb(text, self.params.keyword_item_max_chars):
@@ -213,6 +234,8 @@ class LineCleaner:
             elif "nav" in self.params.rules:
                 items = [item for item in NAV_ITEMS_RE.split(text) if item]
                 if len(items) >= 3 and max(map(len, items)) <= self.params.nav_item_max_chars:
+                    lines.rule[line] = "nav"
+                elif BUTTON_ROW_RE.fullmatch(text):
                     lines.rule[line] = "nav"
 
     def _contact(self, lines: BatchLines) -> None:
@@ -259,7 +282,8 @@ class LineCleaner:
         precedes it with nothing after; it goes when removed lines or the document's edge
         enclose it, or good text ends above and removed lines follow (a footer's section
         links). Of a run that removed lines precede and good text follows, only the last
-        line (the heading) stays. A line right above a `metadata` line is the title.
+        line (the heading) stays. A line whose removed lines below include a `metadata` or
+        `product` line (an article's byline, a shop's price and cart buttons) is the title.
         Documents without any good line are left to the document-level rules.
         """
         p = self.params
@@ -286,8 +310,7 @@ class LineCleaner:
                 below = seq[j] if j < len(seq) else "edge"
                 for position in range(i, j):
                     line = visible[position]
-                    followed_by_metadata = position + 1 < len(seq) and lines.rule[visible[position + 1]] == "metadata"
-                    if followed_by_metadata:
+                    if _heads_title_block(lines, visible, seq, position):
                         continue
                     if below == "G":
                         drop = above == "R" and position < j - 1
@@ -298,6 +321,15 @@ class LineCleaner:
                     if drop:
                         lines.rule[line] = CONTEXT_RULE
                 i = j
+
+
+def _heads_title_block(lines: BatchLines, visible: list[int], seq: list[str], position: int) -> bool:
+    below = position + 1
+    while below < len(seq) and seq[below] == "R":
+        if lines.rule[visible[below]] in TITLE_FOLLOWERS:
+            return True
+        below += 1
+    return False
 
 
 def _word_bounded(folded: str, start: int, end: int) -> bool:
