@@ -114,6 +114,16 @@ def test_nothing_is_dropped_below_the_threshold(tmp_path):
     assert reasons(run_dedup(texts, tmp_path)) == [None] * len(texts)
 
 
+def test_a_chain_of_copies_drops_only_documents_similar_to_a_kept_one(tmp_path):
+    """A~B and B~C but A and C far apart: B goes, C stays (it is nobody's copy among the kept)."""
+    a = chinese_text(30, 2000)
+    b = chinese_text(31, 240) + a[240:]
+    c = b[:1760] + chinese_text(32, 240)
+    assert true_jaccard(a, b) > 0.75 and true_jaccard(b, c) > 0.75 and true_jaccard(a, c) < 0.65
+    assert reasons(run_dedup([a, b, c], tmp_path)) == [None, ("dedup.near", "d0"), None]
+    assert reasons(run_dedup([b, a, c], tmp_path)) == [None, ("dedup.near", "d0"), ("dedup.near", "d0")]
+
+
 def test_keep_longest_keeps_the_longest_and_ties_go_to_the_first(tmp_path):
     base = chinese_text(20, 1500)
     longer = base + chinese_text(21, 100)

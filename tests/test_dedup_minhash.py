@@ -6,7 +6,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from builder.text.minhash import candidate_probability, estimated_jaccard, minhash_signatures, to_codepoints
+from builder.text.minhash import (
+    _probe_order,
+    candidate_probability,
+    estimated_jaccard,
+    minhash_signatures,
+    shingle_hashes,
+    to_codepoints,
+)
+from builder.stages.dedup import DedupParams
 from builder.text.minhash_lsh import equal_key_pairs, flatten, near_duplicate_clusters, union
 from test_dedup import chinese_text, true_jaccard
 
@@ -90,11 +98,30 @@ def test_clusters_skip_rows_that_are_not_searchable_and_pairs_below_threshold():
     half = base[: len(base) // 2] + chinese_text(6, len(base) // 2)
     texts = [base, base + "。", base[:-20], half]
     sig = signatures(texts)
-    labels, stats = near_duplicate_clusters(sig, np.array([True, False, True, True]), 42, 6, 0.7)
+    labels, stats = near_duplicate_clusters(sig, np.array([True, False, True, True]), 42, 6, 0.72)
     assert labels.tolist() == [0, 1, 0, 3]
     assert stats.verified_pairs >= 1 and stats.candidate_pairs >= stats.verified_pairs
 
 
 def test_default_banding_catches_pairs_at_the_threshold_and_few_far_below():
-    assert candidate_probability(0.7, 42, 6) > 0.99
-    assert candidate_probability(0.3, 42, 6) < 0.05
+    params = DedupParams()
+    assert candidate_probability(params.threshold, params.bands, params.rows) > 0.999
+    assert candidate_probability(0.3, params.bands, params.rows) < 0.05
+
+
+def reference_signature(text: str, ngram: int, num_perm: int) -> list[int]:
+    """One-permutation MinHash with optimal densification, bin by bin in plain Python."""
+    hashes, _ = shingle_hashes(*to_codepoints([text]), ngram)
+    shift = 64 - (num_perm.bit_length() - 1)
+    minima: dict[int, int] = {}
+    for h in hashes.tolist():
+        minima[h >> shift] = min(minima.get(h >> shift, h), h)
+    order = _probe_order(num_perm)
+    filled = [minima.get(b, minima[next(p for p in order[b].tolist() if p in minima)]) for b in range(num_perm)]
+    return [v & 0xFF for v in filled]
+
+
+@pytest.mark.parametrize("characters", [6, 40, 300, 3000])
+def test_signatures_match_a_plain_python_one_permutation_minhash(characters):
+    texts = [chinese_text(seed, characters)[:characters] for seed in range(3)]
+    assert signatures(texts, 5, 128).tolist() == [reference_signature(t, 5, 128) for t in texts]

@@ -6,10 +6,11 @@ and a MinHash signature of its character n-grams (Chinese has no spaces to split
 
 Decide step (once, main process): sees only ids and those keys, never texts. Exact copies
 keep the first in input order. Near duplicates are found by LSH banding, verified by the
-estimated Jaccard of their signatures, clustered with union-find, and one document per
-cluster is kept by `keep`. Documents of earlier published versions come before this run's
-in that order and are never dropped, so a new document that copies one is dropped with
-`<version>:<id>` of the published one. The kept documents' keys are written to
+estimated Jaccard of their signatures and clustered with union-find; in each cluster the
+best document by `keep` is kept and the documents similar to it are dropped, in rounds
+until every member is kept or dropped in favour of a document it is similar to. Documents
+of earlier published versions come before this run's in that order and are never dropped,
+so a new document that copies one is dropped with `<version>:<id>` of the published one. The kept documents' keys are written to
 `artifacts_dir` for the versions that come after.
 
 Memory of the decide step, per document: 16 (exact hash) + 2 x num_perm (signature) + 4
@@ -33,8 +34,8 @@ from pydantic import Field, model_validator
 from builder.stages import register
 from builder.stages.base import Batch, Drop, GlobalContext, GlobalStage, StageParams
 from builder.text.chars import WIDTH_FOLD
-from builder.text.minhash import SCHEME, minhash_signatures, to_codepoints
-from builder.text.minhash_lsh import near_duplicate_clusters
+from builder.text.minhash import SCHEME, VALUE_DTYPE, minhash_signatures, to_codepoints
+from builder.text.minhash_lsh import keepers, near_duplicate_clusters
 
 # Bumped whenever comparison_keys or the exact hash changes: exact hashes of earlier versions must match it.
 KEY_SCHEME = "width-fold-no-whitespace-utf32-v1"
@@ -56,19 +57,28 @@ class DedupParams(StageParams):
         "changed date spoils few shingles, long enough that unrelated texts share almost none.",
     )
     num_perm: int = Field(
-        256,
-        description="Signature length (power of two). The Jaccard estimate's standard deviation at 0.7 is "
-        "sqrt(0.7 * 0.3 / 256) = 0.029; the signature costs 2 bytes per slot per document.",
+        512,
+        description="Signature slots (power of two), one byte each per document. The Jaccard estimate's standard "
+        "deviation at 0.7 is sqrt(0.7 * 0.3 / 512) = 0.020.",
     )
-    bands: int = Field(42, ge=1, description="LSH bands; bands x rows <= num_perm.")
+    bands: int = Field(64, ge=1, description="LSH bands; bands x rows <= num_perm.")
     rows: int = Field(
         6,
         ge=1,
-        description="Slots per band. With 42 x 6 a pair is a candidate with probability 0.995 at Jaccard 0.7, "
-        "0.49 at 0.5 and 0.03 at 0.3 (1 - (1 - J^rows)^bands).",
+        description="Slots per band. With 64 x 6 a pair becomes a candidate with probability 0.9997 at Jaccard "
+        "0.7, 0.63 at 0.5 and 0.05 at 0.3 (1 - (1 - J^rows)^bands): the band step loses almost nothing at the "
+        "threshold and verification sees few unrelated pairs.",
     )
     threshold: float = Field(
-        0.7, gt=0.0, le=1.0, description="Estimated Jaccard of character n-grams from which two texts are duplicates."
+        0.7, gt=0.0, le=1.0, description="Jaccard of character n-grams from which two texts are duplicates."
+    )
+    margin: float = Field(
+        0.02,
+        ge=0.0,
+        lt=0.3,
+        description="A pair is verified when its estimated Jaccard reaches threshold + margin: one standard "
+        "deviation of the estimate, so pairs just below the threshold are rarely dropped (precision) at the cost "
+        "of some just above it (recall).",
     )
     keep: Literal["first", "longest"] = Field(
         "first", description="Which document of a near-duplicate cluster survives (longest: ties go to the first)."
@@ -123,7 +133,7 @@ class Dedup(GlobalStage):
     def key_columns(self) -> dict[str, pa.DataType]:
         columns = {EXACT: pa.binary(16), LENGTH: pa.int32()}
         if self.params.near:
-            columns[MINHASH] = pa.binary(2 * self.params.num_perm)
+            columns[MINHASH] = pa.binary(self.params.num_perm * np.dtype(VALUE_DTYPE).itemsize)
         return columns
 
     def __call__(self, batch: Batch) -> Batch:
@@ -137,7 +147,7 @@ class Dedup(GlobalStage):
         batch[LENGTH] = lengths.tolist()
         if self.params.near:
             signatures = minhash_signatures(codepoints, lengths, self.params.ngram, self.params.num_perm)
-            width = signatures.shape[1] * 2
+            width = signatures.shape[1] * signatures.itemsize
             flat = signatures.tobytes()
             batch[MINHASH] = [flat[i : i + width] for i in range(0, len(flat), width)]
             batch.count("dedup.too_short_for_near", int((lengths < self.params.ngram).sum()))
@@ -156,20 +166,22 @@ class Dedup(GlobalStage):
 
         representative = _first_equal_rows(exact) if p.exact else rows.copy()
         is_exact_copy = representative != rows
-        # Exact copies point at their first copy; everything else at its cluster's keeper.
+        # Exact copies point at their first copy; near copies at a kept document they are similar to.
         keeper = representative.copy()
         stats = None
         if p.near:
-            signatures = np.empty((total, p.num_perm), dtype=np.uint16)
+            signatures = np.empty((total, p.num_perm), dtype=VALUE_DTYPE)
             signatures[:n_prev] = previous.signatures
             previous.signatures = None  # copied: do not hold published signatures twice
             _fill_fixed_binary(signatures[n_prev:], keys[MINHASH])
             searchable = ~is_exact_copy & (length >= p.ngram)
             searchable[:n_prev] &= previous.has_signature
-            labels, stats = near_duplicate_clusters(signatures, searchable, p.bands, p.rows, p.threshold)
+            accept_at = p.threshold + p.margin
+            labels, stats = near_duplicate_clusters(signatures, searchable, p.bands, p.rows, accept_at)
+            near_keeper = keepers(labels, signatures, _priority(length, n_prev, p.keep), accept_at, stats)
             del signatures
-            keeper[~is_exact_copy] = _cluster_keepers(labels, length, n_prev, p.keep)[labels[~is_exact_copy]]
-            groups = labels[representative[n_prev:]]
+            keeper[~is_exact_copy] = near_keeper[~is_exact_copy]
+            groups = near_keeper[representative[n_prev:]]
         else:
             groups = representative[n_prev:]
 
@@ -207,6 +219,7 @@ class Dedup(GlobalStage):
             "duplicate_group_sizes": {str(k): v for k, v in sorted(group_sizes.items())},
             "candidate_pairs": stats.candidate_pairs if stats else 0,
             "verified_pairs": stats.verified_pairs if stats else 0,
+            "keeper_rounds": stats.keeper_rounds if stats else 0,
         }
         (directory / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
 
@@ -237,21 +250,15 @@ def _first_equal_rows(exact: np.ndarray) -> np.ndarray:
     return representative
 
 
-def _cluster_keepers(labels: np.ndarray, length: np.ndarray, n_prev: int, keep: str) -> np.ndarray:
-    """Indexed by cluster label: the row each cluster keeps.
-
-    A cluster holding a published document keeps it (labels are the smallest row, and
-    published rows come first); otherwise the first row, or the longest (ties: first).
-    """
-    keeper = np.arange(len(labels), dtype=np.int64)
-    if keep == "longest":
-        order = np.lexsort((np.arange(len(labels)), -length.astype(np.int64), labels))
-        run_start = np.ones(len(order), dtype=bool)
-        run_start[1:] = labels[order][1:] != labels[order][:-1]
-        heads = order[run_start]
-        keeper[labels[heads]] = heads
-        keeper[:n_prev] = np.arange(n_prev)
-    return keeper
+def _priority(length: np.ndarray, n_prev: int, keep: str) -> np.ndarray:
+    """Rank of each row for being kept: published rows first, then by the `keep` policy."""
+    rows = np.arange(len(length))
+    if keep == "first":
+        return rows
+    order = np.lexsort((rows, -length.astype(np.int64), rows >= n_prev))
+    rank = np.empty_like(rows)
+    rank[order] = rows
+    return rank
 
 
 def _group_size_histogram(labels: np.ndarray, n_prev: int) -> dict[int, int]:
@@ -276,7 +283,7 @@ class _PreviousKeys:
         self.version_index = np.empty(0, dtype=np.int32)
         self.exact = np.empty((0, 2), dtype=np.uint64)
         self.length = np.empty(0, dtype=np.int32)
-        self.signatures = np.empty((0, num_perm), dtype=np.uint16)
+        self.signatures = np.empty((0, num_perm), dtype=VALUE_DTYPE)
         self.has_signature = np.empty(0, dtype=bool)
 
     @property
@@ -306,7 +313,7 @@ class _PreviousKeys:
             exact.append(np.empty((rows, 2), dtype=np.uint64))
             _fill_fixed_binary(exact[-1], table["exact"])
             length.append(table["length"].to_numpy().astype(np.int32))
-            signatures.append(np.zeros((rows, params.num_perm), dtype=np.uint16))
+            signatures.append(np.zeros((rows, params.num_perm), dtype=VALUE_DTYPE))
             has_signature.append(np.full(rows, "minhash" in table.column_names))
             if has_signature[-1].any():
                 _fill_fixed_binary(signatures[-1], table["minhash"])

@@ -11,6 +11,10 @@ document and no Python object is made per document or per pair:
   union-find forest by vectorised hooking (each root points to the smallest row it meets)
   and pointer jumping.
 Clusters are therefore labelled by their smallest row, whatever order bands are read in.
+
+A cluster is connected through verified pairs, but its ends can be far apart (A~B, B~C,
+A and C not alike); `keepers` therefore drops a document only in favour of a kept document
+it is itself similar to, so every reported pair is a verified pair.
 """
 from __future__ import annotations
 
@@ -18,30 +22,32 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from builder.text.minhash import estimated_jaccard, mix64
+from builder.text.minhash import VALUE_BITS, estimated_jaccard, mix64
 
 _U64 = np.uint64
 # Candidate pairs verified per step: bounds the scratch memory of gathering signatures.
 _VERIFY_CHUNK = 1 << 16
+_SLOTS_PER_WORD = 64 // VALUE_BITS
 
 
 @dataclass
 class ClusterStats:
     candidate_pairs: int = 0  # pairs sharing a band, not already in one cluster
     verified_pairs: int = 0  # of those, pairs whose estimated Jaccard reached the threshold
+    keeper_rounds: int = 0  # rounds `keepers` needed (the most keepers in one cluster)
 
 
 def band_keys(signatures: np.ndarray, start: int, rows: int) -> np.ndarray:
     """One uint64 per signature for the band of `rows` slots starting at `start`.
 
-    Four 16-bit slots are packed exactly into a word; longer bands chain the words through
-    a mixer, so different bands of the same rows differ only by chance (2**-64).
+    Up to 64 // VALUE_BITS slots are packed exactly into a word; longer bands chain the
+    words through a mixer, so different slot values collide only by chance (2**-64).
     """
     key = np.zeros(signatures.shape[0], dtype=np.uint64)
-    for word_start in range(start, start + rows, 4):
+    for word_start in range(start, start + rows, _SLOTS_PER_WORD):
         word = np.zeros(signatures.shape[0], dtype=np.uint64)
-        for slot in range(word_start, min(word_start + 4, start + rows)):
-            word <<= _U64(16)
+        for slot in range(word_start, min(word_start + _SLOTS_PER_WORD, start + rows)):
+            word <<= _U64(VALUE_BITS)
             word |= signatures[:, slot]
         with np.errstate(over="ignore"):
             key = mix64(key ^ word)
@@ -82,6 +88,39 @@ def union(parent: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
         flatten(parent)
 
 
+def _similar(signatures: np.ndarray, a: np.ndarray, b: np.ndarray, threshold: float) -> np.ndarray:
+    """Estimated Jaccard >= threshold for each pair (a[i], b[i]), in bounded chunks."""
+    similar = np.zeros(a.size, dtype=bool)
+    for lo in range(0, a.size, _VERIFY_CHUNK):
+        part = slice(lo, lo + _VERIFY_CHUNK)
+        similar[part] = estimated_jaccard(signatures[a[part]], signatures[b[part]]) >= threshold
+    return similar
+
+
+def keepers(
+    labels: np.ndarray, signatures: np.ndarray, priority: np.ndarray, threshold: float, stats: ClusterStats
+) -> np.ndarray:
+    """For each row, the row it is dropped in favour of (itself when kept).
+
+    In rounds, every cluster keeps its best unresolved row (lowest `priority`) and drops
+    the unresolved rows similar to it; rows not similar to it wait for the next round.
+    """
+    keeper = np.arange(labels.size, dtype=np.int64)
+    _, first_index, sizes = np.unique(labels, return_index=True, return_counts=True)
+    unresolved = np.flatnonzero(np.isin(labels, labels[first_index[sizes > 1]]))
+    head_of = np.empty(labels.size, dtype=np.int64)
+    while unresolved.size:
+        stats.keeper_rounds += 1
+        order = unresolved[np.lexsort((priority[unresolved], labels[unresolved]))]
+        heads = order[np.r_[True, labels[order][1:] != labels[order][:-1]]]
+        head_of[labels[heads]] = heads
+        head = head_of[labels[unresolved]]
+        resolved = _similar(signatures, unresolved, head, threshold) | (unresolved == head)
+        keeper[unresolved[resolved]] = head[resolved]
+        unresolved = unresolved[~resolved]
+    return keeper
+
+
 def near_duplicate_clusters(
     signatures: np.ndarray,
     searchable: np.ndarray,
@@ -106,10 +145,7 @@ def near_duplicate_clusters(
         apart = parent[first] != parent[member]
         first, member = first[apart], member[apart]
         stats.candidate_pairs += first.size
-        similar = np.zeros(first.size, dtype=bool)
-        for lo in range(0, first.size, _VERIFY_CHUNK):
-            a, b = first[lo : lo + _VERIFY_CHUNK], member[lo : lo + _VERIFY_CHUNK]
-            similar[lo : lo + _VERIFY_CHUNK] = estimated_jaccard(signatures[a], signatures[b]) >= threshold
+        similar = _similar(signatures, first, member, threshold)
         stats.verified_pairs += int(similar.sum())
         union(parent, first[similar], member[similar])
     return parent, stats
