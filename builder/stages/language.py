@@ -60,7 +60,7 @@ class LanguageParams(StageParams):
         False, description="In a kept document, remove the lines in languages not in `keep`."
     )
     sample_chars: int = Field(
-        2000, ge=100, description="Most characters langdetect reads per document, sampled from across it."
+        1000, ge=100, description="Most characters langdetect reads per document, sampled from across it."
     )
     seed: int = Field(0, description="langdetect's random seed (its answers are sampled).")
 
