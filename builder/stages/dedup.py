@@ -10,17 +10,20 @@ estimated Jaccard of their signatures and clustered with union-find; in each clu
 best document by `keep` is kept and the documents similar to it are dropped, in rounds
 until every member is kept or dropped in favour of a document it is similar to. Documents
 of earlier published versions come before this run's in that order and are never dropped,
-so a new document that copies one is dropped with `<version>:<id>` of the published one. The kept documents' keys are written to
-`artifacts_dir` for the versions that come after.
+so a new document that copies one is dropped with `<version>:<id>` of the published one.
+The kept documents' keys, and a summary for the dataset card, go to `artifacts_dir` for the
+versions that come after.
 
-Memory of the decide step, per document: 16 (exact hash) + 2 x num_perm (signature) + 4
-(length) + 8 (cluster parent) bytes held throughout, plus about 40 bytes of scratch per band
-while it is read; 560 bytes with the defaults.
+Memory of the decide step, per document (published ones included): num_perm bytes of
+signature, 16 of exact hash, 4 of length and about six 8-byte row indexes (parents,
+keepers, ...), so about 580 bytes with the defaults, plus about 40 bytes of scratch per
+band while it is read; the keys table the runner hands in is another 532 bytes + the id.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -35,7 +38,7 @@ from builder.stages import register
 from builder.stages.base import Batch, Drop, GlobalContext, GlobalStage, StageParams
 from builder.text.chars import WIDTH_FOLD
 from builder.text.minhash import SCHEME, VALUE_DTYPE, minhash_signatures, to_codepoints
-from builder.text.minhash_lsh import keepers, near_duplicate_clusters
+from builder.text.minhash_lsh import ClusterStats, keepers, near_duplicate_clusters
 
 # Bumped whenever comparison_keys or the exact hash changes: exact hashes of earlier versions must match it.
 KEY_SCHEME = "width-fold-no-whitespace-utf32-v1"
@@ -155,7 +158,7 @@ class Dedup(GlobalStage):
 
     def decide(self, keys: pa.Table, context: GlobalContext) -> list[Drop | None]:
         p = self.params
-        previous = _PreviousKeys.load(context.previous_versions, p) if p.cross_version else _PreviousKeys.none(p)
+        previous = _PreviousKeys.load(context.previous_versions, p) if p.cross_version else _PreviousKeys(p.num_perm)
         n_prev, n = previous.size, keys.num_rows
         total = n_prev + n
         exact = np.empty((total, 2), dtype=np.uint64)
@@ -196,32 +199,30 @@ class Dedup(GlobalStage):
 
         kept = np.ones(n, dtype=bool)
         kept[dropped] = False
-        self._write_artifacts(context, keys, kept, previous, reasons, kept_rows, _group_size_histogram(groups, n_prev), stats)
-        return out
-
-    def _write_artifacts(self, context, keys, kept, previous, reasons, kept_rows, group_sizes, stats) -> None:
-        directory = Path(context.artifacts_dir)
-        directory.mkdir(parents=True, exist_ok=True)
-        columns = ["id", *self.key_columns()]
-        kept_keys = keys.select(columns).filter(pa.array(kept))
-        pq.write_table(kept_keys.rename_columns([ARTIFACT_COLUMNS[c] for c in columns]), directory / SIGNATURES_FILE)
         summary = {
-            "params": self.params.model_dump(),
+            "params": p.model_dump(),
             "key_scheme": KEY_SCHEME,
             "signature_scheme": SCHEME,
-            "documents": keys.num_rows,
+            "documents": n,
             "kept": int(kept.sum()),
             "exact_duplicates": int((reasons == "dedup.exact").sum()),
             "near_duplicates": int((reasons == "dedup.near").sum()),
-            "duplicates_of_previous_versions": int((kept_rows < previous.size).sum()),
+            "duplicates_of_previous_versions": int((kept_rows < n_prev).sum()),
             "previous_versions": previous.versions,
             "previous_versions_without_keys": previous.missing,
-            "duplicate_group_sizes": {str(k): v for k, v in sorted(group_sizes.items())},
-            "candidate_pairs": stats.candidate_pairs if stats else 0,
-            "verified_pairs": stats.verified_pairs if stats else 0,
-            "keeper_rounds": stats.keeper_rounds if stats else 0,
+            "duplicate_group_sizes": {str(k): v for k, v in sorted(_group_size_histogram(groups, n_prev).items())},
+            **asdict(stats or ClusterStats()),
         }
-        (directory / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+        columns = ["id", *self.key_columns()]
+        kept_keys = keys.select(columns).filter(pa.array(kept)).rename_columns([ARTIFACT_COLUMNS[c] for c in columns])
+        _write_artifacts(Path(context.artifacts_dir), kept_keys, summary)
+        return out
+
+
+def _write_artifacts(directory: Path, kept_keys: pa.Table, summary: dict) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    pq.write_table(kept_keys, directory / SIGNATURES_FILE)
+    (directory / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def _fill_fixed_binary(out: np.ndarray, column: pa.ChunkedArray) -> None:
@@ -289,10 +290,6 @@ class _PreviousKeys:
     @property
     def size(self) -> int:
         return len(self.length)
-
-    @classmethod
-    def none(cls, params: DedupParams) -> "_PreviousKeys":
-        return cls(params.num_perm)
 
     @classmethod
     def load(cls, version_dirs: list, params: DedupParams) -> "_PreviousKeys":
