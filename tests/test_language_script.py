@@ -14,7 +14,8 @@ from builder.text.script import (
     TRADITIONAL_ONLY,
     han_script,
     script_counts,
-    script_from_counts,
+    script_evidence,
+    script_from_evidence,
 )
 
 SIMPLIFIED = "随着人工智能技术的快速发展，越来越多的企业开始把大模型应用到客服、写作和数据分析等场景中。"
@@ -36,12 +37,23 @@ def test_no_han_is_none_and_han_without_evidence_is_hans():
 
 def test_mixed_needs_a_substantial_minority():
     assert han_script(SIMPLIFIED + "\n" + TRADITIONAL) == "mixed"
-    # Two conversion leftovers in a Traditional text do not make it mixed.
+    assert han_script(SIMPLIFIED + TRADITIONAL) == "mixed"  # within one line too
+    # Conversion leftovers in a Traditional line do not make it mixed.
     assert han_script(TRADITIONAL + "这个") == "Hant"
-    assert script_from_counts(100, 100) == "mixed"
-    assert script_from_counts(2, 2) == "Hans"
-    assert script_from_counts(3, 12) == "mixed"
-    assert script_from_counts(3, 13) == "Hant"
+    # Nor does one short Simplified line (a spam header) above a Traditional article.
+    assert han_script("免费观看在线高清\n" + TRADITIONAL * 3) == "Hant"
+    assert script_from_evidence(100, 100) == "mixed"
+    assert script_from_evidence(9, 9) == "Hans"
+    assert script_from_evidence(10, 40) == "mixed"
+    assert script_from_evidence(10, 41) == "Hant"
+
+
+def test_evidence_is_weighed_by_the_han_text_of_each_line():
+    counts, _ = script_counts(["这是中文内容", "這是中文", "中文中文"])
+    # Line 1: 6 Han, all Simplified evidence; line 2: 4 Han, all Traditional; line 3 neutral.
+    assert script_evidence(counts) == (6.0, 4.0)
+    counts, _ = script_counts(["这這中文"])  # one of each: the line's 4 Han characters split evenly
+    assert script_evidence(counts) == (2.0, 2.0)
 
 
 def test_sets_follow_opencc_and_regional_standards():

@@ -26,7 +26,7 @@ from pydantic import Field
 from builder.stages import register
 from builder.stages.base import Batch, Stage, StageParams
 from builder.text import script as scripts
-from builder.text.script import script_counts, script_from_counts
+from builder.text.script import script_counts, script_evidence, script_from_evidence
 
 # A Chinese character carries about as much text as three letters of an alphabetic
 # language (a translated sentence is roughly three times longer in English letters than
@@ -168,10 +168,7 @@ class Language(Stage):
                 zh_lines |= undecided
             script = None
             if lang == "zh":
-                zh_counts = line_counts[zh_lines].sum(axis=0)
-                script = script_from_counts(
-                    int(zh_counts[scripts.HAN_SIMPLIFIED]), int(zh_counts[scripts.HAN_TRADITIONAL])
-                )
+                script = script_from_evidence(*script_evidence(line_counts[zh_lines]))
             langs[row], own_scripts[row], scores[row] = lang, script, score
             batch.count(f"language.lang.{lang}")
             kept_script = batch["script"][row] if "script" in batch else script

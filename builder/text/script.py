@@ -28,12 +28,12 @@ from builder.text.chars import HAN_RE, HANGUL_RE, KANA_RE, LATIN_LETTER_RE
 
 HanScript = Literal["Hans", "Hant", "mixed"]
 
-# "mixed" needs the minority script to be substantial on both counts: at least this many
-# script-specific characters and at least this share of all script-specific characters.
-# Below that the minority is treated as leftovers of a conversion or quotation (the seed
-# page is machine-converted Traditional with a few simplified leftovers).
-MIXED_MIN_CHARS = 3
+# "mixed" needs the minority script to be substantial on both counts: at least this share
+# of the Han text that shows a script, and at least this many Han characters of it. Below
+# that the minority is leftovers of a conversion, a quotation or a stray line of another
+# script (the seed page: Traditional, with a Simplified spam line and a few leftovers).
 MIXED_MIN_SHARE = 0.2
+MIXED_MIN_HAN = 10
 
 _DICTIONARY = Path(opencc.__file__).resolve().parent / "dictionary"
 
@@ -92,28 +92,6 @@ TRADITIONAL_ONLY_RE = _class_re(TRADITIONAL_ONLY)
 JAPANESE_ONLY_KANJI_RE = _class_re(JAPANESE_ONLY_KANJI)
 
 
-def script_from_counts(simplified: int, traditional: int) -> HanScript:
-    """Label from counts of script-specific characters in text known to contain Han.
-
-    With no evidence either way the text is valid Simplified as written (nothing in it
-    would change under character-level t2s), so it is labelled `Hans`.
-    """
-    minority = min(simplified, traditional)
-    total = simplified + traditional
-    if minority >= MIXED_MIN_CHARS and minority >= MIXED_MIN_SHARE * total:
-        return "mixed"
-    return "Hant" if traditional > simplified else "Hans"
-
-
-def han_script(text: str) -> HanScript | None:
-    """`Hans`, `Hant` or `mixed` for text with Han characters; None for text without any."""
-    if HAN_RE.search(text) is None:
-        return None
-    return script_from_counts(
-        len(SIMPLIFIED_ONLY_RE.findall(text)), len(TRADITIONAL_ONLY_RE.findall(text))
-    )
-
-
 # Script classes for `script_counts`, one column each. Han is split four ways so that one
 # pass gives both the language evidence and the Hans/Hant/Japanese evidence.
 NON_LETTER, HAN_SHARED, HAN_SIMPLIFIED, HAN_TRADITIONAL, HAN_JAPANESE, KANA, HANGUL, LATIN, OTHER_LETTER = range(9)
@@ -168,3 +146,39 @@ def script_counts(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         line_of_char * SCRIPT_CLASS_COUNT + classes, minlength=line_count * SCRIPT_CLASS_COUNT
     ).reshape(line_count, SCRIPT_CLASS_COUNT)
     return counts, lines_per_text
+
+
+def script_evidence(counts: np.ndarray) -> tuple[float, float]:
+    """Han text (in characters) that reads Simplified and that reads Traditional, from line counts.
+
+    Each line's Han characters are shared between the scripts in proportion to its
+    script-specific characters; lines without any are neutral. Weighing by line keeps a
+    short line in the other script (a spam header, a quoted title) from outvoting the
+    article, and keeps leftovers inside a converted line from counting much.
+    """
+    simplified = counts[:, HAN_SIMPLIFIED].astype(np.float64)
+    evidence = simplified + counts[:, HAN_TRADITIONAL]
+    han = counts[:, HAN_CLASSES].sum(axis=1)
+    share = np.divide(simplified, evidence, out=np.zeros_like(simplified), where=evidence > 0)
+    simplified_han = float((han * share).sum())
+    return simplified_han, float(han[evidence > 0].sum()) - simplified_han
+
+
+def script_from_evidence(simplified_han: float, traditional_han: float) -> HanScript:
+    """Label from `script_evidence`, for text known to contain Han.
+
+    With no evidence either way the text is valid Simplified as written (nothing in it
+    would change under character-level t2s), so it is labelled `Hans`; ties go the same way.
+    """
+    minority = min(simplified_han, traditional_han)
+    if minority >= MIXED_MIN_HAN and minority >= MIXED_MIN_SHARE * (simplified_han + traditional_han):
+        return "mixed"
+    return "Hant" if traditional_han > simplified_han else "Hans"
+
+
+def han_script(text: str) -> HanScript | None:
+    """`Hans`, `Hant` or `mixed` for text with Han characters; None for text without any."""
+    if HAN_RE.search(text) is None:
+        return None
+    counts, _ = script_counts([text])
+    return script_from_evidence(*script_evidence(counts))
