@@ -11,11 +11,12 @@ from builder.text.minhash import (
     candidate_probability,
     estimated_jaccard,
     minhash_signatures,
+    mix64,
     shingle_hashes,
     to_codepoints,
 )
 from builder.stages.dedup import DedupParams
-from builder.text.minhash_lsh import equal_key_pairs, flatten, near_duplicate_clusters, union
+from builder.text.minhash_lsh import band_keys, equal_key_pairs, flatten, near_duplicate_clusters, union
 from test_dedup import chinese_text, true_jaccard
 
 NUM_PERM = 256
@@ -87,7 +88,7 @@ def test_union_finds_connected_components_labelled_by_their_smallest_row(graph):
 
 
 def test_equal_keys_pair_each_member_with_the_first_of_its_run():
-    keys = np.array([5, 3, 5, 9, 3, 5], dtype=np.uint64)
+    keys = mix64(np.array([5, 3, 5, 9, 3, 5], dtype=np.uint64))
     rows = np.array([10, 11, 12, 13, 14, 15])
     first, member = equal_key_pairs(keys, rows)
     assert sorted(zip(first.tolist(), member.tolist())) == [(10, 12), (10, 15), (11, 14)]
@@ -125,3 +126,21 @@ def reference_signature(text: str, ngram: int, num_perm: int) -> list[int]:
 def test_signatures_match_a_plain_python_one_permutation_minhash(characters):
     texts = [chinese_text(seed, characters)[:characters] for seed in range(3)]
     assert signatures(texts, 5, 128).tolist() == [reference_signature(t, 5, 128) for t in texts]
+
+
+@given(st.lists(st.integers(0, 5), min_size=1, max_size=40), st.integers(1, 12))
+@settings(max_examples=50, deadline=None)
+def test_band_pairs_are_exactly_the_rows_with_equal_band_slots(choices, rows_per_band):
+    """Rows drawn from 6 distinct signatures: a band pairs rows iff their slots are equal."""
+    rng = np.random.default_rng(len(choices))
+    distinct = rng.integers(0, 256, size=(6, 32), dtype=np.uint8)
+    distinct[1, :rows_per_band] = distinct[0, :rows_per_band]  # same band, different elsewhere
+    sig = distinct[choices]
+    rows = np.arange(len(choices)) * 3  # increasing, not 0..n-1
+    first, member = equal_key_pairs(band_keys(sig, 0, rows_per_band), rows)
+    expected = set()
+    for i in range(len(choices)):
+        same = [j for j in range(len(choices)) if (sig[j, :rows_per_band] == sig[i, :rows_per_band]).all()]
+        if same[0] != i:
+            expected.add((rows[same[0]], rows[i]))
+    assert set(zip(first.tolist(), member.tolist())) == expected

@@ -3,7 +3,7 @@
 Everything is numpy over whole columns so that memory stays a fixed number of bytes per
 document and no Python object is made per document or per pair:
 - per band, the band's slots are hashed to one uint64 per document, documents are sorted
-  by it, and each run of equal keys becomes candidate pairs (first of the run, member);
+  by it (with their row in its low bits: a plain sort, no argsort), and each run of equal keys becomes candidate pairs (first of the run, member);
   pairing with the run's first instead of all pairs keeps the work linear when a bucket
   holds thousands of copies;
 - pairs whose documents are already in one cluster are skipped, the rest are verified by
@@ -22,12 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from builder.text.minhash import VALUE_BITS, estimated_jaccard, mix64
+from builder.text.minhash import estimated_jaccard, mix64
 
 _U64 = np.uint64
 # Candidate pairs verified per step: bounds the scratch memory of gathering signatures.
 _VERIFY_CHUNK = 1 << 16
-_SLOTS_PER_WORD = 64 // VALUE_BITS
 
 
 @dataclass
@@ -38,29 +37,40 @@ class ClusterStats:
 
 
 def band_keys(signatures: np.ndarray, start: int, rows: int) -> np.ndarray:
-    """One uint64 per signature for the band of `rows` slots starting at `start`.
+    """One well-mixed uint64 per signature for the band of `rows` slots starting at `start`.
 
-    Up to 64 // VALUE_BITS slots are packed exactly into a word; longer bands chain the
-    words through a mixer, so different slot values collide only by chance (2**-64).
+    The band's bytes are packed into 64-bit words and mixed, so that any bits of the key
+    can stand for all of it; unequal bands collide only by chance.
     """
-    key = np.zeros(signatures.shape[0], dtype=np.uint64)
-    for word_start in range(start, start + rows, _SLOTS_PER_WORD):
-        word = np.zeros(signatures.shape[0], dtype=np.uint64)
-        for slot in range(word_start, min(word_start + _SLOTS_PER_WORD, start + rows)):
-            word <<= _U64(VALUE_BITS)
-            word |= signatures[:, slot]
-        with np.errstate(over="ignore"):
-            key = mix64(key ^ word)
+    width = rows * signatures.itemsize
+    words = -(-width // 8)
+    packed = np.zeros((signatures.shape[0], words * 8), dtype=np.uint8)
+    packed[:, :width] = signatures[:, start : start + rows].view(np.uint8)
+    packed = packed.view(np.uint64)
+    key = mix64(packed[:, 0].copy())
+    with np.errstate(over="ignore"):
+        for word in range(1, words):
+            key = mix64(key ^ packed[:, word])
     return key
 
 
 def equal_key_pairs(keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(first, member) pairs for every run of equal keys; `first` is the run's smallest row."""
-    order = np.argsort(keys, kind="stable")
-    sorted_keys = keys[order]
-    run_start = np.empty(order.size, dtype=bool)
+    """(first, member) pairs for every run of equal keys; `first` is the run's smallest row.
+
+    `rows` must be increasing and `keys` well mixed (as from `band_keys`). Each key's low bits are replaced by its position, so one
+    plain sort (about twice as fast as an argsort) orders by key, then by row. The bits
+    given up make unequal keys collide by chance (about n**2 / 2**(65 - log2 n) pairs per
+    band, 0.03 for a million rows); verification rejects those like any other candidate.
+    """
+    position_bits = _U64(max(1, (rows.size - 1).bit_length()))
+    combined = keys >> position_bits << position_bits
+    combined |= np.arange(rows.size, dtype=np.uint64)
+    combined.sort()
+    key_part = combined >> position_bits
+    run_start = np.empty(rows.size, dtype=bool)
     run_start[:1] = True
-    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=run_start[1:])
+    np.not_equal(key_part[1:], key_part[:-1], out=run_start[1:])
+    order = (combined & ((_U64(1) << position_bits) - _U64(1))).astype(np.int64)
     first = rows[order[run_start]][np.cumsum(run_start) - 1]
     members = ~run_start
     return first[members], rows[order[members]]
