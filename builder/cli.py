@@ -108,8 +108,7 @@ def _build(args: argparse.Namespace) -> int:
 def _publish(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from builder.publish.hub import HubRepo
-    from builder.publish.release import publish_to_hub
+    from builder.publish.hub import HubRepo, publish_to_hub
     from builder.publish.verify import rehash
 
     version_dir = Path(args.version_dir)

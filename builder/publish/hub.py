@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from pathlib import Path
 
 from huggingface_hub import CommitOperationAdd, HfApi, get_token
@@ -28,8 +29,10 @@ from builder.publish import PublishError, VersionExists
 from builder.publish.card import LoadTarget, VersionEntry, render_root_card, render_version_card
 from builder.publish.changelog import THIS_COMMIT, render_changelog
 from builder.publish.manifest import read_manifest, write_json
+from builder.publish.root import write_root
 from builder.publish.versions import VERSION_DIR_RE, version_key
 
+log = logging.getLogger("builder")
 REPO_TYPE = "dataset"
 MAIN = "main"
 BATCH_BYTES = 1 << 30  # per branch commit: the unit of progress a failed upload keeps
@@ -37,6 +40,10 @@ BATCH_BYTES = 1 << 30  # per branch commit: the unit of progress a failed upload
 
 def _git_blob_sha1(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def _size(source: Path | bytes) -> int:
+    return source.stat().st_size if isinstance(source, Path) else len(source)
 
 
 def _sha256(path: Path) -> str:
@@ -48,10 +55,11 @@ def _sha256(path: Path) -> str:
 
 
 class HubRepo:
-    def __init__(self, repo_id: str, private: bool = False, api: HfApi | None = None):
+    def __init__(self, repo_id: str, private: bool = False, api: HfApi | None = None, batch_bytes: int = BATCH_BYTES):
         self.repo_id = repo_id
         self.private = private
         self.api = api or HfApi()
+        self.batch_bytes = batch_bytes
 
     # -- reading ---------------------------------------------------------------------
     def tags(self) -> dict[str, str]:
@@ -184,19 +192,33 @@ class HubRepo:
 
     def _upload_to_branch(self, branch: str, files: dict[str, Path | bytes], progress: bool) -> None:
         pending = set(self._differences(branch, files))
-        batches: list[list[str]] = [[]]
+        batches: list[list[str]] = []
         size = 0
         for path in (p for p in files if p in pending):
-            nbytes = files[path].stat().st_size if isinstance(files[path], Path) else len(files[path])
-            if batches[-1] and size + nbytes > BATCH_BYTES:
+            if not batches or size + _size(files[path]) > self.batch_bytes:
                 batches.append([])
                 size = 0
             batches[-1].append(path)
-            size += nbytes
-        total = sum(files[p].stat().st_size if isinstance(files[p], Path) else len(files[p]) for p in pending)
+            size += _size(files[path])
+        total = sum(_size(files[p]) for p in pending)
         with tqdm(total=total, unit="B", unit_scale=True, desc=f"upload to {self.repo_id}@{branch}", disable=not progress or not pending) as bar:
-            for number, batch in enumerate(b for b in batches if b):
+            for number, batch in enumerate(batches):
                 operations = [CommitOperationAdd(path, files[path]) for path in batch]
                 self.api.create_commit(self.repo_id, operations, repo_type=REPO_TYPE, revision=branch,
                                        commit_message=f"Upload part {number + 1} of {len(batches)} of {branch.removeprefix('release-')}")
-                bar.update(sum(files[p].stat().st_size if isinstance(files[p], Path) else len(files[p]) for p in batch))
+                bar.update(sum(_size(files[p]) for p in batch))
+
+
+def publish_to_hub(version_dir: Path, hub: HubRepo, progress: bool) -> str:
+    """Upload a built local version; on any failure say that the local release stands and how to resume."""
+    try:
+        commit = hub.publish(version_dir, progress)
+    except VersionExists:
+        raise
+    except Exception as err:  # whatever broke (network, Hub, a bug), the local release is complete and the rerun resumes
+        cause = err if isinstance(err, PublishError) else f"publishing to {hub.repo_id} failed: {type(err).__name__}: {err}"
+        raise PublishError(f"{cause}\n(the local release {version_dir} is complete; publish it again with "
+                           f"`python -m builder publish {version_dir} --to hub --repo-id {hub.repo_id}`)") from err
+    write_root(version_dir.parent)  # the local changelog now shows the Hub commit
+    log.info("published %s to %s at commit %s", version_dir.name, hub.repo_id, commit)
+    return commit

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["LocalRelease", "Staging", "VersionExists", "write_root"]
+__all__ = ["LocalRelease", "Staging", "VersionExists"]
 
 from builder.publish import VersionExists
-from builder.publish.card import CARD_DATA_FILE, LoadTarget, VersionEntry, render_root_card, render_version_card, split_info
-from builder.publish.changelog import describe_changes, render_changelog
+from builder.publish.card import CARD_DATA_FILE, LoadTarget, render_version_card, split_info
+from builder.publish.changelog import describe_changes
 from builder.publish.charts import write_charts
 from builder.publish.manifest import build_manifest, read_manifest, write_json
+from builder.publish.root import write_root
 from builder.publish.stats import collect
 from builder.publish.versions import published_versions
 
@@ -94,29 +95,3 @@ class LocalRelease:
 
     def load_target(self) -> LoadTarget:
         return LoadTarget("local", self.dataset_dir.as_posix())
-
-
-def local_entries(dataset_dir: Path) -> list[VersionEntry]:
-    """Every local version, oldest first, with the Hub commit of its latest release if it has one."""
-    entries = []
-    for version_dir in published_versions(dataset_dir):
-        manifest = read_manifest(version_dir)
-        releases = manifest.get("releases") or []
-        entries.append(VersionEntry(manifest["version"], manifest, releases[-1]["commit"] if releases else None))
-    return entries
-
-
-def write_root(dataset_dir: Path) -> None:
-    """Rewrite the root card (newest version's card, every version a configuration) and CHANGELOG.md."""
-    entries = local_entries(dataset_dir)
-    newest_dir = dataset_dir / f"v{entries[-1].version}"
-    card = render_root_card(newest_dir, entries, LoadTarget("local", dataset_dir.as_posix()))
-    _replace_text(dataset_dir / "README.md", str(card))
-    changelog = render_changelog(entries[-1].manifest["name"], [(f"v{e.version}", e.manifest, e.commit) for e in entries])
-    _replace_text(dataset_dir / "CHANGELOG.md", changelog)
-
-
-def _replace_text(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)

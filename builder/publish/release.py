@@ -11,20 +11,12 @@ have changed, and the release becomes a patch bump instead.
 """
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
-import httpx
-from huggingface_hub.errors import HfHubHTTPError
-
-from builder.publish import PublishError, VersionExists
-from builder.publish.hub import HubRepo
-from builder.publish.local import LocalRelease, Staging, write_root
+from builder.publish.hub import HubRepo, publish_to_hub
+from builder.publish.local import LocalRelease, Staging
 from builder.publish.manifest import read_manifest
 from builder.publish.versions import bump, newest, published_versions
-
-log = logging.getLogger("builder")
-
 
 class Release:
     def __init__(self, config, progress: bool = False):
@@ -78,17 +70,3 @@ class Release:
         if (local / "MANIFEST.json").is_file():
             return read_manifest(local)
         return self.hub.read_manifest(self.previous)
-
-
-def publish_to_hub(version_dir: Path, hub: HubRepo, progress: bool) -> str:
-    """Upload a built local version; on failure say how to resume without rebuilding."""
-    try:
-        commit = hub.publish(version_dir, progress)
-    except VersionExists:
-        raise
-    except (PublishError, HfHubHTTPError, httpx.HTTPError, OSError) as err:
-        raise PublishError(f"{err}\n(the local release {version_dir} is complete; publish it again with "
-                           f"`python -m builder publish {version_dir} --to hub --repo-id {hub.repo_id}`)") from None
-    write_root(version_dir.parent)  # the local changelog now shows the Hub commit
-    log.info("published %s to %s at commit %s", version_dir.name, hub.repo_id, commit)
-    return commit
