@@ -33,8 +33,9 @@ from builder.text.script import script_counts, script_evidence, script_from_evid
 # in Chinese characters), so alphabetic letters weigh a third of a CJK character.
 LETTERS_PER_CJK_CHARACTER = 3.0
 # Share of a line's CJK characters that must be kana (or Japanese-only kanji) / Hangul for
-# that script to decide. Chinese never needs either; stray ones (mojibake, a quoted name)
-# stay well under this, while the kana-poorest Japanese headlines are above 20%.
+# that script to decide. Chinese never needs either, and stray ones (GBK mojibake of UTF-8
+# yields a few kana, a quoted Korean name) stay well under it; Japanese prose runs at
+# 30-70% kana and Korean at nearly all Hangul.
 DECIDING_SCRIPT_SHARE = 0.1
 # Lines are labelled with these codes before the document is decided.
 UND, ZH, JA, KO, UNDECIDED = range(5)
