@@ -19,10 +19,8 @@ from builder.config import load_config
 from builder.publish.hub import HubRepo
 from builder.runner import Build
 from conftest import ARTICLES, REPO, write_config, write_jsonl
-
-pytest.importorskip("olah")
-from hub_server import HubServer  # noqa: E402  (after the skip: the server needs olah)
-from hub_server.git_store import GitRepo  # noqa: E402
+from hub_server import HubServer  # needs olah installed (a test dependency): it serves the read path
+from hub_server.git_store import GitRepo
 
 STAGES = "  - type: normalize\n  - type: dedup\n"
 LOAD_SCRIPT = """
@@ -106,6 +104,7 @@ def test_an_interrupted_upload_resumes_without_sending_files_twice(hub, tmp_path
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # conftest keeps `datasets` offline; this talks to the local server
     monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_PROGRESS_BARS", True)
     repo_id = "org/zh-resume"
     version_dir = Build(load_config(write_config(tmp_path / "c.yaml", [corpus], stages=STAGES))).run().version_dir
     repo = HubRepo(repo_id, api=HfApi(endpoint=hub.url, token="dummy-token"), batch_bytes=1)  # one file per branch commit

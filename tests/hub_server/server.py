@@ -365,7 +365,7 @@ class HubServer:
 
     def client_env(self, hf_home: Path) -> dict[str, str]:
         """Environment for a client process: this endpoint, a dummy token, online, no Xet."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
-        env.update(HF_ENDPOINT=self.url, HF_TOKEN="dummy-token", HF_HOME=str(hf_home), HF_HUB_DISABLE_XET="1",
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HF_") and not k.lower().endswith("_proxy")}
+        env.update(NO_PROXY="127.0.0.1,localhost", HF_ENDPOINT=self.url, HF_TOKEN="dummy-token", HF_HOME=str(hf_home), HF_HUB_DISABLE_XET="1",
                    HF_HUB_DISABLE_TELEMETRY="1", HF_HUB_DISABLE_PROGRESS_BARS="1", HF_HUB_OFFLINE="0", HF_DATASETS_OFFLINE="0")
         return env
