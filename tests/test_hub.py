@@ -104,7 +104,6 @@ def test_an_interrupted_upload_resumes_without_sending_files_twice(hub, tmp_path
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # conftest keeps `datasets` offline; this talks to the local server
     monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
-    monkeypatch.setattr(constants, "HF_HUB_DISABLE_PROGRESS_BARS", True)
     repo_id = "org/zh-resume"
     version_dir = Build(load_config(write_config(tmp_path / "c.yaml", [corpus], stages=STAGES))).run().version_dir
     repo = HubRepo(repo_id, api=HfApi(endpoint=hub.url, token="dummy-token"), batch_bytes=1)  # one file per branch commit

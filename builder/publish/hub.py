@@ -19,11 +19,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from huggingface_hub import CommitOperationAdd, HfApi, get_token
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
-from huggingface_hub.utils import tqdm
+from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars, tqdm
 
 from builder.publish import PublishError, VersionExists
 from builder.publish.card import LoadTarget, VersionEntry, render_root_card, render_version_card
@@ -44,6 +46,19 @@ def _git_blob_sha1(data: bytes) -> str:
 
 def _size(source: Path | bytes) -> int:
     return source.stat().st_size if isinstance(source, Path) else len(source)
+
+
+@contextmanager
+def _progress_bars(shown: bool) -> Iterator[None]:
+    """huggingface_hub draws its own bars (per LFS file): silence them too when ours are off."""
+    if shown or are_progress_bars_disabled():
+        yield
+        return
+    disable_progress_bars()
+    try:
+        yield
+    finally:
+        enable_progress_bars()
 
 
 def _sha256(path: Path) -> str:
@@ -86,6 +101,10 @@ class HubRepo:
     # -- publishing ------------------------------------------------------------------
     def publish(self, version_dir: Path, progress: bool = True) -> str:
         """Publish `version_dir` as tag `vX.Y.Z`; returns the release commit, also recorded in the local manifest."""
+        with _progress_bars(progress):
+            return self._publish(version_dir, progress)
+
+    def _publish(self, version_dir: Path, progress: bool) -> str:
         manifest = read_manifest(version_dir)
         version, tag = manifest["version"], version_dir.name
         self._need_token()
