@@ -17,7 +17,8 @@ HAN_RANGES = (
     "\U00030000-\U000323af"  # Extensions G, H
     "\u3007"  # 〇
 )
-KANA_RANGES = "\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f"
+# Kana without U+30FB (・): Chinese uses that dot between the parts of foreign names too.
+KANA_RANGES = "\u3040-\u309f\u30a0-\u30fa\u30fc-\u30ff\u31f0-\u31ff\uff66-\uff9f"
 HANGUL_RANGES = "\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff\uffa0-\uffdc"
 # Chinese (full-width) punctuation that must survive normalization untouched.
 CJK_PUNCTUATION = "，。、；：？！“”‘’（）《》〈〉【】「」『』〔〕…—～·　"
@@ -36,7 +37,7 @@ HAN_RE = re.compile(f"[{HAN_RANGES}]")
 HAN_RUN_RE = re.compile(f"[{HAN_RANGES}]+")
 KANA_RE = re.compile(f"[{KANA_RANGES}]")
 HANGUL_RE = re.compile(f"[{HANGUL_RANGES}]")
-LATIN_LETTER_RE = re.compile(r"[A-Za-z\u00c0-\u024f]")
+LATIN_LETTER_RE = re.compile(r"[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f]")  # not × or ÷
 
 
 def is_han(ch: str) -> bool:

@@ -97,8 +97,6 @@ JAPANESE_ONLY_KANJI_RE = _class_re(JAPANESE_ONLY_KANJI)
 NON_LETTER, HAN_SHARED, HAN_SIMPLIFIED, HAN_TRADITIONAL, HAN_JAPANESE, KANA, HANGUL, LATIN, OTHER_LETTER = range(9)
 SCRIPT_CLASS_COUNT = 9
 HAN_CLASSES = [HAN_SHARED, HAN_SIMPLIFIED, HAN_TRADITIONAL, HAN_JAPANESE]
-# The katakana middle dot separates foreign names in Chinese too (迈克尔・乔丹): not kana.
-KATAKANA_MIDDLE_DOT = "\u30fb"
 _LETTER_RE = re.compile(r"[^\W\d_]")
 _TABLE_END = 0x323B0  # past the last CJK extension block; higher code points are not letters we count
 
@@ -111,10 +109,8 @@ def _script_class_table() -> np.ndarray:
     every_char = "".join(map(chr, range(_TABLE_END)))
     table = np.full(_TABLE_END + 1, NON_LETTER, dtype=np.uint8)
     table[[m.start() for m in _LETTER_RE.finditer(every_char)]] = OTHER_LETTER
-    # LATIN_LETTER_RE's Latin-1 range also holds × and ÷, which are not letters.
-    latin = np.array([m.start() for m in LATIN_LETTER_RE.finditer(every_char)])
-    table[latin[table[latin] == OTHER_LETTER]] = LATIN
     for pattern, script_class in (
+        (LATIN_LETTER_RE, LATIN),
         (HANGUL_RE, HANGUL),
         (KANA_RE, KANA),
         (HAN_RE, HAN_SHARED),
@@ -123,7 +119,6 @@ def _script_class_table() -> np.ndarray:
         (JAPANESE_ONLY_KANJI_RE, HAN_JAPANESE),
     ):
         table[[m.start() for m in pattern.finditer(every_char)]] = script_class
-    table[ord(KATAKANA_MIDDLE_DOT)] = NON_LETTER
     return table
 
 
