@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import re
 
-# Format characters and private-use glyphs: safe to remove before any repair.
+# Format characters: safe to remove before any repair.
 FORMAT_JUNK = (
     "\x00-\x08\x0e-\x1a\x1c-\x1f\x7f"  # C0 controls (tab, newline, VT, FF, CR are line breaks; ESC below)
-    "\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"  # format characters
-    "\ue000-\uf8ff\U000f0000-\U0010ffff"  # private use (icon fonts)
+    "\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"  # format characters
 )
-# C1 controls are removed only after mojibake repair: in UTF-8 read as Latin-1 they are
-# bytes of the text, needed to get it back. ESC waits too: ftfy removes whole terminal
-# escape sequences, not just their first byte.
-LATE_CONTROLS = "\x1b\x80-\x84\x86-\x9f"
+# Removed only after mojibake repair, because mojibake is made of them: C1 controls and
+# the soft hyphen (byte AD) are bytes of UTF-8 read as Latin-1, and private-use characters are what GBK decoders make
+# of byte pairs in the user-defined rows (UTF-8 read as GBK is full of them). Private use
+# is otherwise icon-font glyphs. ESC waits too: ftfy removes whole terminal escape
+# sequences, not just their first byte.
+LATE_CONTROLS = "\x1b\x80-\x84\x86-\x9f\u00ad\ue000-\uf8ff\U000f0000-\U0010ffff"
 ODD_SPACE_OR_BREAK = {c: "\n" for c in "\r\x0b\x0c\x85\u2028\u2029"} | {
     c: " " for c in "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f"
 }
@@ -63,7 +64,7 @@ def _tidy_lines(text: str) -> str:
 
 
 def remove_format_junk(text: str) -> tuple[str, int]:
-    """Remove format characters and private-use glyphs; returns (text, removed)."""
+    """Remove format characters (zero-width, bidi, BOM, C0 controls); returns (text, removed)."""
     if not FORMAT_JUNK_RE.search(text):
         return text, 0
     return FORMAT_JUNK_RE.subn("", text)

@@ -19,7 +19,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
-from builder.text.chars import CJK_PUNCTUATION, HAN_RANGES
+from builder.text.chars import CJK_PUNCTUATION, HAN_RANGES, HAN_RE
 
 REPLACEMENT = "\ufffd"
 # Byte that can never occur in UTF-8: stands for a byte lost to U+FFFD while re-encoding.
@@ -47,12 +47,13 @@ def _common_chars() -> frozenset[str]:
 
 COMMON_CHARS = _common_chars()
 
-# Characters that the lead-and-continuation byte pair of a UTF-8 CJK character (E3-EF, 80-BF)
+# Characters that the lead-and-continuation byte pair of a UTF-8 CJK character or of
+# general punctuation such as “”—… (E2-EF, 80-BF)
 # turns into when read as GBK or Big5. Mojibake of Chinese has one every two or three
 # characters; clean text almost never has two of them that close.
 UTF8_LEAD_PAIR_CHARS = {
-    "gb18030": _double_byte_chars("gb18030", range(0xE3, 0xF0), range(0x80, 0xC0)),
-    "big5hkscs": _double_byte_chars("big5hkscs", range(0xE3, 0xF0), range(0x80, 0xC0)),
+    "gb18030": _double_byte_chars("gb18030", range(0xE2, 0xF0), range(0x80, 0xC0)),
+    "big5hkscs": _double_byte_chars("big5hkscs", range(0xE2, 0xF0), range(0x80, 0xC0)),
 }
 
 
@@ -75,7 +76,15 @@ LATIN1_HIGH_CLASS = f"\u0080-\u00ff{CP1252_EXTRA}"
 # Two high Latin-1/cp1252 characters in a row: every GBK/Big5 double-byte character read
 # as Latin-1 looks like this; French or German words rarely do, and are checked after.
 LATIN1_PAIR_RE = re.compile(f"[{LATIN1_HIGH_CLASS}][{LATIN1_HIGH_CLASS}]")
-LATIN1_RUN_RE = re.compile(f"[{LATIN1_HIGH_CLASS}][{LATIN1_HIGH_CLASS}\\x20-\\x7e]*[{LATIN1_HIGH_CLASS}]")
+# A run may end on an ASCII character: GBK and Big5 trail bytes 40-7E read as ASCII.
+# Its ends are letters, never the typographic quotes and dashes that Chinese text puts
+# right next to mojibake (“ and ” are cp1252 bytes too, but a span starting on one would
+# be read one byte out of step).
+CP1252_TYPOGRAPHY = "‘’“”•–—…"
+LATIN1_EDGE_CLASS = f"\u0080-\u00ff{''.join(c for c in CP1252_EXTRA if c not in CP1252_TYPOGRAPHY)}"
+LATIN1_RUN_RE = re.compile(
+    f"[{LATIN1_EDGE_CLASS}][{LATIN1_HIGH_CLASS}\\x20-\\x7e]*[{LATIN1_EDGE_CLASS}][\\x40-\\x7e]?"
+)
 
 HAN_CLASS = HAN_RANGES
 PINYIN_LETTERS = "a-zA-Zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüê"
@@ -104,6 +113,13 @@ class Repair:
     end: int
     replacement: str
     kind: str  # e.g. "utf8_as_gb18030", "gb18030_as_latin1"
+
+
+# A repair is clearly better when the result is mostly common characters and much more
+# so than the span it replaces. Clean text is already mostly common, so it can never gain
+# enough, whatever the bytes happen to decode to.
+MIN_COMMON_AFTER = 0.7
+MIN_COMMON_GAIN = 0.4
 
 
 def common_share(text: str) -> float:
@@ -192,6 +208,29 @@ def _edge(line: _Line, start: int, end: int, leading: bool) -> int | None:
     return None
 
 
+def _plausible_edge(ch: str) -> bool:
+    """A repaired span starts and ends with Chinese or punctuation: a stray decoded `ʱ` at
+    its edge is clean text that happened to form valid UTF-8 with the mojibake's last bytes."""
+    return ch in COMMON_CHARS or "\u2010" <= ch <= "\u205e" or HAN_RE.match(ch) is not None
+
+
+def _clean_straddle(line: _Line, byte: int) -> bool:
+    """True when a decoded span boundary at `byte` cuts into a character that looks clean
+    (common, not a UTF-8 lead pair).
+
+    Aligned mojibake starts at a character boundary and ends at one (or inside a
+    character that was itself mojibake); a decoded character reaching into a common
+    character is clean text that happened to continue the UTF-8.
+    """
+    if byte >= len(line.data):
+        return False
+    i = line.char_at(byte)
+    if line.starts[i] == byte:
+        return False
+    ch = line.line[i]
+    return ch in COMMON_CHARS and ch not in line.lost_or_lead_pair
+
+
 def _utf8_runs(line_text: str, codec: str) -> list[Repair]:
     """Spans of a line whose `codec` bytes are valid UTF-8, as repairs still to judge.
 
@@ -204,7 +243,7 @@ def _utf8_runs(line_text: str, codec: str) -> list[Repair]:
     repairs = []
     i = 0
     while i < len(tokens):
-        if tokens[i][0] == "" or tokens[i][0] < "\x80":
+        if not _plausible_edge(tokens[i][0]) or _clean_straddle(line, tokens[i][1]):
             i += 1
             continue
         j = i
@@ -214,9 +253,10 @@ def _utf8_runs(line_text: str, codec: str) -> list[Repair]:
                 j += 1
             else:
                 break
-        while tokens[j][0] < "\x80":
-            j -= 1
-        run = tokens[i : j + 1]
+        end = j
+        while end > i and (not _plausible_edge(tokens[end][0]) or _clean_straddle(line, tokens[end][2])):
+            end -= 1
+        run = tokens[i : end + 1]
         wide = sum(1 for ch, _, _ in run if ch > "\x7f" and ch != REPLACEMENT)
         if wide >= 2:
             text = "".join(ch or REPLACEMENT for ch, _, _ in run)
@@ -225,8 +265,8 @@ def _utf8_runs(line_text: str, codec: str) -> list[Repair]:
                 cut = _edge(line, tokens[i - 1][1], tokens[i - 1][2], leading=True)
                 if cut is not None:
                     text, byte_start = REPLACEMENT + text, cut
-            if j + 1 < len(tokens) and tokens[j + 1][0] == "":
-                cut = _edge(line, tokens[j + 1][1], tokens[j + 1][2], leading=False)
+            if end + 1 < len(tokens) and tokens[end + 1][0] == "":
+                cut = _edge(line, tokens[end + 1][1], tokens[end + 1][2], leading=False)
                 if cut is not None:
                     text, byte_end = text + REPLACEMENT, cut
             repairs.append(Repair(line.char_at(byte_start), line.char_at(byte_end - 1) + 1, text, f"utf8_as_{codec}"))
@@ -241,10 +281,10 @@ def _is_better(original: str, replacement: str) -> bool:
     if any("\ue000" <= c <= "\uf8ff" or c < " " and c not in "\t\n" for c in replacement):
         return False
     before, after = common_share(original), common_share(replacement)
-    return after >= 0.85 and after - before >= 0.3
+    return after >= MIN_COMMON_AFTER and after - before >= MIN_COMMON_GAIN
 
 
-def _windows(line: str, hits: list[re.Match], margin: int = 8) -> list[tuple[int, int]]:
+def _windows(line: str, hits: list[re.Match], margin: int = 32) -> list[tuple[int, int]]:
     """Stretches of a line around prefilter hits, merged where they touch.
 
     Mojibake of Chinese has a lead pair every two or three characters, so the hits of one
@@ -325,7 +365,10 @@ def find_legacy_misread(text: str) -> list[Repair]:
     for m in LATIN1_RUN_RE.finditer(text):
         span = m.group()
         best = None
-        for decoded, codec in _legacy_candidates(span):
+        candidates = _legacy_candidates(span)
+        if span[-1] < "\x80":
+            candidates += [(decoded + span[-1], codec) for decoded, codec in _legacy_candidates(span[:-1])]
+        for decoded, codec in candidates:
             wide = sum(1 for c in decoded if c > "\x7f")
             if wide < 2 or not _is_better(span, decoded):
                 continue
