@@ -86,7 +86,7 @@ def test_card_has_valid_metadata_sections_charts_and_redacted_examples(tmp_path,
         assert f"### `{stage}`" in card.text
     assert "num_perm:" in card.text and "keep:\n- zh" in card.text
     # The funnel table adds up, and names the reasons.
-    assert f"| dropped | `language.not_kept` | 1 |" in card.text and "| dropped | `dedup.exact` | 1 |" in card.text
+    assert "| dropped | `language.not_kept` | 1 |" in card.text and "| dropped | `dedup.exact` | 1 |" in card.text
     # Charts are real PNGs at the paths the card links to.
     images = [line.split("](", 1)[1].rstrip(")") for line in card.text.splitlines() if line.startswith("![")]
     assert images == ["charts/funnel.png", "charts/lengths.png", "charts/scripts.png"]
