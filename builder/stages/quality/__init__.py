@@ -20,6 +20,7 @@ from builder.stages.base import Batch, Stage, StageParams
 from builder.stages.quality.lexicon import BUILTIN_SPAM_CATEGORIES, Lexicon, read_boilerplate_keywords
 from builder.stages.quality.lines import CONTEXT_RULE, KEEP, SPAM_RULE, BatchLines, LineCleaner, LineParams
 from builder.stages.quality.signals import document_signals
+from builder.stages.quality.tables import char_class_table, end_punctuation_table, fold_table, separator_table
 from builder.text.pii import PII_TYPES, PiiFinder, redact
 
 SHAPE_RULES = ("breadcrumb", "nav", "contact", "symbols", "repeat", CONTEXT_RULE)
@@ -56,18 +57,18 @@ class QualityParams(StageParams):
     pii: tuple[str, ...] = Field(PII_TYPES, description=f"PII types to redact, of {list(PII_TYPES)}")
     pii_placeholder: str = Field("<{type}>", description="replacement; {type} is the upper-case PII type")
     # Document level, checked in this order after line removal.
-    max_spam_line_share: float = Field(0.3, description="drop (spam) when spam lines were more of the page than this")
-    max_spam_density: float = Field(3.0, description="drop (spam) above this many spam hits per 1,000 kept characters")
+    max_spam_line_share: float = Field(0.4, description="drop (spam) when spam lines were more of the page than this")
+    max_spam_density: float = Field(25.0, description="drop (spam) above this many spam hits per 1,000 kept characters")
     min_chars: int = Field(50, description="drop (too_short) below this many non-space characters after cleaning")
     min_cjk_share: float = Field(0.3, description="drop (low_cjk) below this share of Han characters")
     max_removed_share: float = Field(0.8, description="drop (boilerplate) when line rules removed more than this")
     max_dup_line_frac: float = Field(0.3, description="drop (repetition) above this share of characters in repeated lines")
     max_dup_para_frac: float = Field(0.3, description="drop (repetition) above this share in repeated paragraphs")
     max_top_ngram_frac: dict[int, float] = Field(
-        {2: 0.2, 4: 0.16}, description="drop (repetition) when the top character n-gram covers more"
+        {4: 0.2}, description="drop (repetition) when the top character n-gram covers more"
     )
     max_dup_ngram_frac: dict[int, float] = Field(
-        {10: 0.1}, description="drop (repetition) when repeated character n-grams cover more"
+        {10: 0.7}, description="drop (repetition) when repeated character n-grams cover more"
     )
     min_end_punct_share: float = Field(0.1, description="drop (no_sentences) below this share of lines ending in 。！？….?!")
     max_symbol_share: float = Field(0.1, description="drop (symbols) above this share of symbol characters")
@@ -124,6 +125,8 @@ class Quality(Stage):
                 rules=frozenset(rules),
             ),
         )
+        for table in (char_class_table, fold_table, end_punctuation_table, separator_table):
+            table()  # built once per worker, here rather than inside the first batch
         self.top_sizes = sorted(params.max_top_ngram_frac)
         self.dup_sizes = sorted(params.max_dup_ngram_frac)
 
@@ -146,7 +149,9 @@ class Quality(Stage):
             return batch
         lines = self.clean_lines(texts)
         signals = document_signals(lines, self.top_sizes, self.dup_sizes)
-        cleaned = [self._assemble(lines, doc) for doc in range(len(texts))]
+        changed = np.add.reduceat(lines.rule != KEEP, lines.first_line[:-1]) > 0
+        changed[lines.doc_of_line[list(lines.pii)]] = True
+        cleaned = [self._assemble(lines, doc) if changed[doc] else text for doc, text in enumerate(texts)]
         if "mojibake_ratio" in batch:
             signals["mojibake_ratio"] = np.array(batch["mojibake_ratio"], dtype=np.float32)
         else:
@@ -169,9 +174,6 @@ class Quality(Stage):
     def _assemble(self, lines: BatchLines, doc: int) -> str:
         """The document without its removed lines, PII redacted; blank lines never pile up."""
         first, last = int(lines.first_line[doc]), int(lines.first_line[doc + 1])
-        rules = lines.rule[first:last]
-        if not any(rules) and not any(line in lines.pii for line in range(first, last)):
-            return lines.texts[doc]
         pieces: list[str] = []
         previous_blank = True
         for line in range(first, last):
@@ -229,16 +231,14 @@ class Quality(Stage):
 
     def _count(self, batch: Batch, lines: BatchLines, kept_docs: set[int]) -> None:
         """Counters over the documents that stay: their lines removed and PII redacted."""
-        removed: Counter = Counter()
-        pii: Counter = Counter()
-        for doc in kept_docs:
-            first, last = int(lines.first_line[doc]), int(lines.first_line[doc + 1])
-            removed.update(rule for rule in lines.rule[first:last].tolist() if rule)
-        for line, spans in lines.pii.items():
-            if lines.rule[line] == KEEP:
-                doc = int(lines.doc_of_line(np.array([line]))[0])
-                if doc in kept_docs:
-                    pii.update(span.type for span in spans)
+        in_kept_doc = np.isin(lines.doc_of_line, list(kept_docs))
+        removed = Counter(lines.rule[in_kept_doc & (lines.rule != KEEP)].tolist())
+        pii = Counter(
+            span.type
+            for line, spans in lines.pii.items()
+            if in_kept_doc[line] and lines.rule[line] == KEEP
+            for span in spans
+        )
         for rule, n in removed.items():
             batch.count(f"quality.lines_removed.{rule}", n)
         for kind, n in pii.items():

@@ -60,6 +60,9 @@ PII_WINDOW = (8, 24)  # before and after a candidate: `+86 ` ahead of a number, 
 # and button rows (`直播 点播 栏目 专题`, `回复 支持 反对`). Verse is longer or punctuated.
 BUTTON_ROW_MAX_ITEMS = 8
 BUTTON_ROW_RE = re.compile(r"[^\W\d_]{2,4}(?:\s+[^\W\d_]{2,4}){2,%d}" % (BUTTON_ROW_MAX_ITEMS - 1))
+# Inside a punctuated sentence a boilerplate keyword counts only as the line's opening label
+# (`免责声明：本站…。`), not in mid-sentence (`…标注“版权所有”字样，…。`).
+LABEL_CHARS = 6
 # Lines that follow a title on article and shop pages: the short line above them is kept.
 TITLE_FOLLOWERS = ("metadata", "product")
 BREADCRUMB_ROOTS = ("首页", "主页", "网站首页", "home", "当前位置:首页", "您的位置:首页")
@@ -98,7 +101,8 @@ class BatchLines:
         self.line_end = np.concatenate((newlines, [len(self.points)]))
         lines_per_doc = np.array([text.count("\n") + 1 for text in texts], dtype=np.int64)
         self.first_line = np.concatenate(([0], np.cumsum(lines_per_doc)))
-        self.line_of_char = np.zeros(len(self.points), dtype=np.int64)
+        self.doc_of_line = np.repeat(np.arange(len(texts)), lines_per_doc)
+        self.line_of_char = np.zeros(len(self.points), dtype=np.int32)
         self.line_of_char[newlines] = 1
         np.cumsum(self.line_of_char, out=self.line_of_char)
         self.line_of_char[newlines] -= 1  # a newline belongs to the line it ends
@@ -124,9 +128,6 @@ class BatchLines:
 
     def line_of(self, positions: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.line_end, positions, side="left")
-
-    def doc_of_line(self, lines: np.ndarray) -> np.ndarray:
-        return np.searchsorted(self.first_line, lines, side="right") - 1
 
     def mark(self, line: int, rule: str) -> None:
         if not self.rule[line]:
@@ -165,7 +166,9 @@ class LineCleaner:
                 if value[2] and not _word_bounded(folded, start, start + len(key)):
                     continue
                 spam_by_line[line].append((start, start + len(key), key))
-            elif lines.visible[line] <= value[2]:
+            elif lines.visible[line] <= value[2] and (
+                start - lines.line_start[line] < LABEL_CHARS or not _is_sentence(lines, line)
+            ):
                 lines.mark(line, value[1])
         for line, line_hits in spam_by_line.items():
             lines.spam_hits[line] = len(line_hits)
@@ -188,8 +191,7 @@ class LineCleaner:
         """Spam when the line is a keyword list with a hit, or its terms cover enough of it."""
         text = lines.folded_lines[line].strip()
         items = [item for item in KEYWORD_ITEMS_RE.split(text) if item]
-        is_sentence = lines.ends_sentence[line] or "。" in text
-        if not is_sentence and len(items) >= 3 and max(map(len, items)) <= self.params.keyword_item_max_chars:
+        if not (lines.ends_sentence[line] or "。" in text) and len(items) >= 3 and max(map(len, items)) <= self.params.keyword_item_max_chars:
             return True
         if len({term for _, _, term in hits}) < self.params.spam_min_terms:
             return False
@@ -251,22 +253,14 @@ class LineCleaner:
     def _repeats(self, lines: BatchLines) -> None:
         if "repeat" not in self.params.rules:
             return
-        keys = [(0, "")] * lines.n_lines
-        doc = 0
-        boundary = lines.first_line[1]
-        candidates = np.flatnonzero((lines.rule == KEEP) & (lines.visible > 0)).tolist()
-        for line in candidates:
-            while line >= boundary:
-                doc += 1
-                boundary = lines.first_line[doc + 1]
-            keys[line] = (doc, lines.folded_lines[line].strip())
-        seen = Counter(keys[line] for line in candidates)
-        repeated = {key for key, n in seen.items() if n > self.params.max_line_repeats}
+        candidates = np.flatnonzero((lines.rule == KEEP) & (lines.visible > 0))
+        folded = lines.folded_lines
+        keys = list(zip(lines.doc_of_line[candidates].tolist(), (folded[k].strip() for k in candidates.tolist())))
+        repeated = {key for key, n in Counter(keys).items() if n > self.params.max_line_repeats}
         if not repeated:
             return
         first_seen = set()
-        for line in candidates:
-            key = keys[line]
+        for line, key in zip(candidates.tolist(), keys):
             if key in repeated:
                 if key in first_seen:
                     lines.rule[line] = "repeat"
@@ -321,6 +315,10 @@ class LineCleaner:
                     if drop:
                         lines.rule[line] = CONTEXT_RULE
                 i = j
+
+
+def _is_sentence(lines: BatchLines, line: int) -> bool:
+    return bool(lines.ends_sentence[line]) and "," in lines.folded_lines[line]
 
 
 def _heads_title_block(lines: BatchLines, visible: list[int], seq: list[str], position: int) -> bool:

@@ -8,10 +8,11 @@ N-gram repetition follows Gopher (Rae et al. 2021, appendix A) with characters i
 words, since Chinese has no spaces to count words by: `top_{n}gram_frac` is the share of
 characters covered by the single most frequent n-gram (occurrences x n / characters), and
 `dup_{n}gram_frac` the share of characters inside some n-gram that occurs more than once.
-Whitespace is left out of the sequence. N-grams are 64-bit polynomial hashes taken from one
-prefix sum over the batch (`(H[i+n] - H[i]) * P^-i`, exact in wrapping uint64 arithmetic
-because P is odd), then each document's hashes are sorted: a sort of a few thousand keys
-per document, no Python objects per n-gram.
+Whitespace is left out of the sequence. N-grams are 32-bit polynomial hashes taken from one
+prefix sum over the batch (`(H[i+n] - H[i]) * P^-i`, exact in wrapping uint32 arithmetic
+because P is odd; two of a document's few thousand n-grams collide with odds of about one
+in a million), then each document's repeated keys are found with a bincount and a sort of
+the few keys it leaves: no Python object per n-gram.
 """
 from __future__ import annotations
 
@@ -20,15 +21,20 @@ import numpy as np
 from builder.stages.quality.lines import KEEP, SPAM_RULE, BatchLines
 from builder.stages.quality.tables import DIGIT, HAN, SPACE, SYMBOL
 
-HASH_BASE = 0x9E3779B97F4A7C15  # odd, so invertible modulo 2**64
-HASH_BASE_INVERSE = pow(HASH_BASE, -1, 2**64)
-HASH_FINISH = np.uint64(0xD6E8FEB86659FD93)  # multiply before keeping the high half: every character reaches it
+HASH_BASE = 0x9E3779B1  # odd, so invertible modulo 2**32
+HASH_BASE_INVERSE = pow(HASH_BASE, -1, 2**32)
+
+
+_POWERS: dict[int, np.ndarray] = {}
 
 
 def _powers(base: int, n: int) -> np.ndarray:
-    powers = np.full(n, base, dtype=np.uint64)
-    powers[0] = 1
-    return np.cumprod(powers, dtype=np.uint64)
+    """base**0 .. base**(n-1) modulo 2**32, kept between batches (grown when a batch is longer)."""
+    if len(_POWERS.get(base, ())) < n:
+        powers = np.full(max(n, 1 << 20), base, dtype=np.uint32)
+        powers[:1] = 1
+        _POWERS[base] = np.cumprod(powers, dtype=np.uint32)
+    return _POWERS[base][:n]
 
 
 def document_signals(
@@ -112,16 +118,14 @@ def _ngram_repetition(
     if not top_sizes and not dup_sizes:
         return out
     keep_char = kept[lines.line_of_char] & (lines.classes < SPACE)
-    points = lines.points[keep_char].astype(np.uint64)
+    points = lines.points[keep_char]
     total = len(points)
-    prefix = np.zeros(total + 1, dtype=np.uint64)
+    prefix = np.zeros(total + 1, dtype=np.uint32)
     np.cumsum(points * _powers(HASH_BASE, total), out=prefix[1:])
     inverse_powers = _powers(HASH_BASE_INVERSE, total)
     hashes = {}
     for n in sorted(set(top_sizes) | set(dup_sizes)):
-        full = (prefix[n:] - prefix[:-n]) * inverse_powers[: total - n + 1] if total >= n else np.zeros(0, np.uint64)
-        # 32 bits: collisions among one document's few thousand n-grams are negligible.
-        hashes[n] = ((full * HASH_FINISH) >> np.uint64(32)).astype(np.uint32)
+        hashes[n] = (prefix[n:] - prefix[:-n]) * inverse_powers[: total - n + 1] if total >= n else prefix[:0]
     offsets = np.concatenate(([0], np.cumsum(chars))).tolist()
     for doc, length in enumerate(chars.tolist()):
         start = offsets[doc]
@@ -129,17 +133,57 @@ def _ngram_repetition(
             if length < n:
                 continue
             keys = all_keys[start : start + length - n + 1]
-            ordered = np.sort(keys)
-            same = ordered[1:] == ordered[:-1]
             if n in top_sizes:
-                run_ends = np.concatenate(([-1], np.flatnonzero(~same), [len(ordered) - 1]))
-                longest = int((run_ends[1:] - run_ends[:-1]).max())
-                out[f"top_{n}gram_frac"][doc] = min(1.0, longest * n / length)
-            if n in dup_sizes and same.any():
-                repeated_values = np.unique(ordered[1:][same])
-                at = np.searchsorted(repeated_values, keys)
-                repeated = repeated_values[np.minimum(at, len(repeated_values) - 1)] == keys
-                starts = np.flatnonzero(repeated)
-                depth = np.cumsum(np.bincount(starts, minlength=length + 1) - np.bincount(starts + n, minlength=length + 1))
-                out[f"dup_{n}gram_frac"][doc] = np.count_nonzero(depth[:length]) / length
+                out[f"top_{n}gram_frac"][doc] = min(1.0, _top_count(keys) * n / length)
+            if n in dup_sizes:
+                repeated = _repeated_mask(keys)
+                if repeated is not None:
+                    starts = np.flatnonzero(repeated)
+                    depth = np.cumsum(np.bincount(starts, minlength=length + 1) - np.bincount(starts + n, minlength=length + 1))
+                    out[f"dup_{n}gram_frac"][doc] = np.count_nonzero(depth[:length]) / length
     return out
+
+
+def _buckets(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each key's bucket in a table eight times larger than the key count, and the bucket counts."""
+    size = 1 << max(6, int(len(keys) * 8).bit_length())
+    buckets = (keys & np.uint32(size - 1)).astype(np.intp)
+    return buckets, np.bincount(buckets, minlength=size)
+
+
+def _top_count(keys: np.ndarray) -> int:
+    """How often the most frequent key occurs, sorting only the keys that could be it.
+
+    The fullest bucket's most frequent key gives a lower bound; a key at least that
+    frequent can only sit in a bucket at least that full, so only those keys are counted.
+    """
+    buckets, counts = _buckets(keys)
+    fullest = int(counts.argmax())
+    if counts[fullest] == 1:
+        return 1
+    lower = int(np.unique(keys[buckets == fullest], return_counts=True)[1].max())
+    if lower == counts[fullest]:
+        return lower  # no bucket holds more keys than this one
+    return int(np.unique(keys[counts[buckets] >= lower], return_counts=True)[1].max())
+
+
+def _repeated_mask(keys: np.ndarray) -> np.ndarray | None:
+    """Which keys occur more than once (None when none does).
+
+    A key alone in its bucket is unique; only keys sharing a bucket are sorted and compared,
+    and long n-grams of real text rarely share one.
+    """
+    buckets, counts = _buckets(keys)
+    maybe = counts[buckets] > 1
+    candidates = keys[maybe]
+    if len(candidates) < 2:
+        return None
+    ordered = np.sort(candidates)
+    same = ordered[1:] == ordered[:-1]
+    if not same.any():
+        return None
+    repeated_values = ordered[1:][same]
+    at = np.searchsorted(repeated_values, candidates)
+    repeated = np.zeros(len(keys), dtype=bool)
+    repeated[maybe] = repeated_values[np.minimum(at, len(repeated_values) - 1)] == candidates
+    return repeated

@@ -1,0 +1,136 @@
+"""The quality stage as the runner sees it: drops with reasons, annotate mode, columns, signals."""
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from builder.stages import STAGES, Batch
+from builder.stages.quality import Quality, QualityParams
+from builder.stages.quality.lines import LineCleaner
+from builder.stages.quality.signals import document_signals
+
+ARTICLE = (
+    "清晨六点，巷子口的面馆已经热气腾腾。老板老周把碱面在沸水里烫上几秒，捞起沥干，浇上芝麻酱、萝卜丁和葱花。\n"
+    "这家店开了二十八年，从最初的一张桌子到现在的三间门面，老周说秘诀只有一个：芝麻酱必须自己炒、自己磨。\n"
+    "很多在外地工作的年轻人回到家乡，第一件事就是来吃一碗面。对他们来说，这碗面不仅是早餐，更是一种乡愁。"
+)
+SPAM = "\n".join(
+    [
+        "无码中文字幕|国产精品久久久久|日韩av在线观看|亚洲色图|午夜福利视频",
+        "澳门新葡京官方网站，注册即送888元彩金，百家乐、老虎机、真人视讯应有尽有，日提款无上限！",
+        "正规信誉平台，首存送百分之百，返水最高百分之二，提款秒到账，欢迎体验。",
+    ]
+)
+REPEATED = "\n".join(["深圳搬家公司，深圳搬家公司哪家好，深圳搬家公司电话，深圳搬家公司价格。"] * 2)
+DOCS = {"article": ARTICLE, "spam": SPAM, "short": "好文章，顶一下！", "repeated": REPEATED}
+
+
+def run(params: QualityParams, texts: dict[str, str]) -> Batch:
+    return Quality(params)(Batch({"id": list(texts), "text": list(texts.values())}))
+
+
+def test_registered_under_its_type():
+    assert STAGES["quality"] is Quality and Quality.type == "quality"
+
+
+def test_drops_with_the_first_failing_reason():
+    batch = run(QualityParams(), DOCS)
+    reasons = {batch["id"][row]: drop.reason for row, drop in batch.drops.items()}
+    assert reasons == {"spam": "quality.spam", "short": "quality.too_short", "repeated": "quality.repetition"}
+    assert all(reason.startswith("quality.") for reason in reasons.values())
+
+
+def test_dropped_rows_keep_their_original_text_for_the_rejected_file():
+    batch = run(QualityParams(), DOCS)
+    spam_row = list(DOCS).index("spam")
+    assert batch["text"][spam_row] == SPAM
+
+
+def test_annotate_keeps_everything_and_publishes_signals():
+    stage = Quality(QualityParams(annotate=True))
+    columns = stage.columns()
+    assert columns["quality_reason"] == pa.string() and columns["char_count"] == pa.int32()
+    assert {"cjk_share", "end_punct_share", "dup_line_frac", "dup_para_frac", "top_4gram_frac", "dup_10gram_frac",
+            "symbol_share", "digit_share", "mojibake_ratio", "spam_density", "removed_share"} <= set(columns)  # fmt: skip
+    batch = stage(Batch({"id": list(DOCS), "text": list(DOCS.values())}))
+    assert not batch.drops
+    assert batch["quality_reason"] == [None, "quality.spam", "quality.too_short", "quality.repetition"]
+    for name in columns:
+        assert len(batch[name]) == len(DOCS)
+    assert batch["cjk_share"][0] > 0.8 and batch["end_punct_share"][0] == 1.0
+
+
+def test_columns_are_declared_only_when_annotating():
+    assert Quality(QualityParams()).columns() == {}
+
+
+def test_mojibake_column_from_normalize_is_used():
+    stage = Quality(QualityParams(annotate=True))
+    batch = stage(Batch({"id": ["a"], "text": [ARTICLE], "mojibake_ratio": [0.5]}))
+    assert batch["mojibake_ratio"] == [0.5] and batch["quality_reason"] == ["quality.mojibake"]
+
+
+def test_line_counters_are_per_rule():
+    text = "网站首页 | 新闻中心 | 联系我们\n" + ARTICLE + "\nCopyright © 2023 某某网 版权所有\n浙ICP备12345678号"
+    batch = run(QualityParams(), {"a": text})
+    assert batch["text"][0] == ARTICLE
+    assert batch.counters == Counter(
+        {"quality.lines_removed.nav": 1, "quality.lines_removed.copyright": 1, "quality.lines_removed.icp": 1}
+    )
+
+
+def test_params_reject_unknown_rules_and_keys():
+    with pytest.raises(ValidationError):
+        QualityParams(line_rules=("nav", "weather"))
+    with pytest.raises(ValidationError):
+        QualityParams(spam_categories=("weapons",))
+    with pytest.raises(ValidationError):
+        QualityParams(min_length=3)
+
+
+def naive_ngram_signals(text: str, n: int) -> tuple[float, float]:
+    """Gopher's character n-gram fractions the slow, obvious way, for comparison."""
+    chars = [c for c in text if not c.isspace()]
+    grams = ["".join(chars[i : i + n]) for i in range(len(chars) - n + 1)]
+    if not grams:
+        return 0.0, 0.0
+    counts = Counter(grams)
+    top = min(1.0, max(counts.values()) * n / len(chars))
+    covered = set()
+    for i, gram in enumerate(grams):
+        if counts[gram] > 1:
+            covered.update(range(i, i + n))
+    return top, len(covered) / len(chars)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.text(alphabet="的了是我你他好天气很不错哈。，ab 1", min_size=0, max_size=60), min_size=1, max_size=4))
+def test_ngram_signals_match_a_naive_count(texts):
+    stage = Quality(QualityParams())
+    cleaner: LineCleaner = stage.clean_lines
+    texts = [t.replace("\n", "") for t in texts]
+    lines = cleaner(texts)
+    lines.rule[:] = ""  # measure the texts as given
+    signals = document_signals(lines, [2, 4], [3, 10])
+    for doc, text in enumerate(texts):
+        for n in (2, 4):
+            assert signals[f"top_{n}gram_frac"][doc] == pytest.approx(naive_ngram_signals(text, n)[0], abs=1e-6)
+        for n in (3, 10):
+            assert signals[f"dup_{n}gram_frac"][doc] == pytest.approx(naive_ngram_signals(text, n)[1], abs=1e-6)
+
+
+def test_duplicate_line_and_paragraph_fractions():
+    text = "第一段第一行。\n第一段第二行。\n\n第二段。\n\n第一段第一行。\n第一段第二行。"
+    lines = Quality(QualityParams()).clean_lines([text])
+    lines.rule[:] = ""
+    signals = document_signals(lines, [], [])
+    total = sum(len(line) for line in text.split("\n"))
+    assert signals["dup_line_frac"][0] == pytest.approx(14 / total)
+    assert signals["dup_para_frac"][0] == pytest.approx(14 / total)
+    assert np.isclose(signals["end_punct_share"][0], 1.0)
