@@ -20,7 +20,8 @@ def format_summary(config, result) -> str:
             lines.append(f"  empty input file: {name}")
         return "\n".join(lines)
     total_chars = report["input"]["characters"]
-    lines = [f"{config.name} v{config.version}: {total_docs:,} documents in, {report['kept']['documents']:,} kept "
+    version_dir: Path = result.version_dir
+    lines = [f"{config.name} {version_dir.name}: {total_docs:,} documents in, {report['kept']['documents']:,} kept "
              f"({_share(report['kept']['documents'], total_docs).strip()}) in {report['seconds']:.1f}s with {report['workers']} worker(s)",
              "",
              f"  {'outcome':<34}{'documents':>11}{'':>8}{'characters':>14}{'':>8}"]
@@ -36,7 +37,6 @@ def format_summary(config, result) -> str:
         lines.append(f"  {stage['type']:<12}{stage['documents_in']:>10,}{stage['documents_out']:>10,}{stage['seconds']:>10.2f}{rate:>8}")
     for name in report.get("empty_files", []):
         lines.append(f"  note: input file {name} held no documents")
-    version_dir: Path = result.version_dir
     lines += ["", f"published: {version_dir}",
               f"load it:   python -c \"from datasets import load_dataset; print(load_dataset('{version_dir.parent.as_posix()}', '{version_dir.name}'))\""]
     return "\n".join(lines)

@@ -7,7 +7,6 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import zstandard
 from datasets import Dataset
 
 from builder.config import load_config
@@ -82,7 +81,8 @@ def test_compressed_parquet_and_datasets_inputs(tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "a.jsonl.gz").write_bytes(gzip.compress("\n".join(json.dumps(r, ensure_ascii=False) for r in records[:2]).encode()))
-    (folder / "b.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress("\n".join(json.dumps(r, ensure_ascii=False) for r in records[2:4]).encode()))
+    with pa.output_stream(str(folder / "b.jsonl.zst"), compression="zstd") as stream:
+        stream.write("\n".join(json.dumps(r, ensure_ascii=False) for r in records[2:4]).encode())
     table = pa.table({"text": [r["text"] for r in records[4:]] + [None], "id": ["d4", "d5", "null"]})
     pq.write_table(table, tmp_path / "c.parquet")
     Dataset.from_list(records[:3]).save_to_disk(str(tmp_path / "saved"))
