@@ -153,3 +153,15 @@ def test_seed_page_loses_its_furniture_and_keeps_its_article():
     assert lines[-1].startswith("姚顯駿表示,建立生態圈")  # the last paragraph closes it
     assert count_han(text) > 4500
     assert batch.counters["quality.lines_removed.spam"] == 1
+
+
+def test_headings_before_the_body_stay_after_a_spam_line(stage):
+    text = "\n".join(
+        ["百家乐|时时彩|北京赛车pk10|六合彩开奖结果", "关于做好城乡居民医疗保险参保缴费工作的通知", "各社区居民委员会、辖区各单位：",
+         BODY, "特此通知。", "某某区医疗保障局", "2021年9月5日"]
+    )  # fmt: skip
+    assert rules_of(stage, text) == ["spam", "", "", "", "", "", ""]
+
+
+def test_short_footer_sentence_is_boilerplate_even_with_a_comma(stage):
+    assert rule_of_line(stage, "本站部分内容来源于网络，如有侵权请联系删除。") == "copyright"

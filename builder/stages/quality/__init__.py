@@ -60,7 +60,7 @@ class QualityParams(StageParams):
     max_spam_line_share: float = Field(0.4, description="drop (spam) when spam lines were more of the page than this")
     max_spam_density: float = Field(25.0, description="drop (spam) above this many spam hits per 1,000 kept characters")
     min_chars: int = Field(50, description="drop (too_short) below this many non-space characters after cleaning")
-    min_cjk_share: float = Field(0.3, description="drop (low_cjk) below this share of Han characters")
+    min_cjk_share: float = Field(0.2, description="drop (low_cjk) below this share of Han characters")
     max_removed_share: float = Field(0.8, description="drop (boilerplate) when line rules removed more than this")
     max_dup_line_frac: float = Field(0.3, description="drop (repetition) above this share of characters in repeated lines")
     max_dup_para_frac: float = Field(0.3, description="drop (repetition) above this share in repeated paragraphs")

@@ -60,9 +60,11 @@ PII_WINDOW = (8, 24)  # before and after a candidate: `+86 ` ahead of a number, 
 # and button rows (`直播 点播 栏目 专题`, `回复 支持 反对`). Verse is longer or punctuated.
 BUTTON_ROW_MAX_ITEMS = 8
 BUTTON_ROW_RE = re.compile(r"[^\W\d_]{2,4}(?:\s+[^\W\d_]{2,4}){2,%d}" % (BUTTON_ROW_MAX_ITEMS - 1))
-# Inside a punctuated sentence a boilerplate keyword counts only as the line's opening label
-# (`免责声明：本站…。`), not in mid-sentence (`…标注“版权所有”字样，…。`).
+# Inside a sentence of prose a boilerplate keyword counts only as the line's opening label
+# (`免责声明：本站…。`), not in mid-sentence (`…标注“版权所有”字样，…。`). Footer sentences are
+# short (`本站部分内容来源于网络，如有侵权请联系删除。`) and stay boilerplate.
 LABEL_CHARS = 6
+SENTENCE_MIN_CHARS = 30
 # Lines that follow a title on article and shop pages: the short line above them is kept.
 TITLE_FOLLOWERS = ("metadata", "product")
 BREADCRUMB_ROOTS = ("首页", "主页", "网站首页", "home", "当前位置:首页", "您的位置:首页")
@@ -272,12 +274,12 @@ class LineCleaner:
         Every non-blank line is removed (R), good (G: a sentence of at least
         `good_line_min_han` Han characters ending in end punctuation, or at least
         `good_line_min_chars` visible characters) or short (S). A run of S lines keeps its
-        place when good text follows it (it heads that text: titles, subheadings) or
-        precedes it with nothing after; it goes when removed lines or the document's edge
-        enclose it, or good text ends above and removed lines follow (a footer's section
-        links). Of a run that removed lines precede and good text follows, only the last
-        line (the heading) stays. A line whose removed lines below include a `metadata` or
-        `product` line (an article's byline, a shop's price and cart buttons) is the title.
+        place when good text follows it (it heads that text: titles, salutations,
+        subheadings) or precedes it with nothing after (a notice's signature); it goes when
+        removed lines or the document's edge enclose it, or good text ends above and removed
+        lines follow (a footer's section links). A line whose removed lines below include a
+        `metadata` or `product` line (an article's byline, a shop's price and cart buttons)
+        is the title.
         Documents without any good line are left to the document-level rules.
         """
         p = self.params
@@ -307,7 +309,7 @@ class LineCleaner:
                     if _heads_title_block(lines, visible, seq, position):
                         continue
                     if below == "G":
-                        drop = above == "R" and position < j - 1
+                        drop = False
                     elif above == "G":
                         drop = below == "R"
                     else:
@@ -318,7 +320,8 @@ class LineCleaner:
 
 
 def _is_sentence(lines: BatchLines, line: int) -> bool:
-    return bool(lines.ends_sentence[line]) and "," in lines.folded_lines[line]
+    """A line of prose: long, with a comma inside and end punctuation at the end."""
+    return bool(lines.ends_sentence[line]) and lines.visible[line] >= SENTENCE_MIN_CHARS and "," in lines.folded_lines[line]
 
 
 def _heads_title_block(lines: BatchLines, visible: list[int], seq: list[str], position: int) -> bool:
