@@ -2,12 +2,13 @@
 
 The batch is joined into one string and read as a numpy array of code points, so the
 per-line counts (Han, letters, digits, symbols, end punctuation, separators) are bincounts,
-the lexicon is one Aho-Corasick pass and PII one regex pass over the folded batch; hits are
-mapped to lines with `searchsorted`. Python touches only the lines that a hit or a
-separator makes worth a look, plus one walk per document for repeats and context.
+the lexicon is one `TermMatcher` pass and PII one cheap candidate scan over the folded
+batch; hits are mapped to lines with `searchsorted`. Python touches only the lines that a
+hit or a separator makes worth a look, plus one walk per document for repeats and context.
 
 Each line gets at most one removal rule, the first that applies, in this order:
-spam, the keyword rules of `data/boilerplate.tsv`, `breadcrumb` and `nav` shapes, `contact`
+spam, the keyword rules and whole-line patterns of `data/boilerplate.tsv`, `breadcrumb`
+and `nav` shapes, `contact`
 (a line that is mostly a phone number or other contact detail), `symbols` (no letter at
 all), `repeat` (a line seen more than `max_line_repeats` times: copies after the first go),
 and `context`: short lines that sit between removed lines, like the company name and
