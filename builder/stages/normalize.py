@@ -3,7 +3,7 @@
 Sub-steps run in this order, each behind its own switch and counted in the report as
 `normalize.<switch>`:
 
-1. `strip_invisible` (first part): format characters and private-use glyphs go before any
+1. `strip_invisible` (first part): format characters (zero-width, bidi, BOM) go before any
    repair, so they cannot split a mojibake span.
 2. `repair_mojibake`: reversible CJK mojibake (see `builder.text.mojibake`).
 3. `ftfy`: only on lines holding a character one of its fixes looks for, with the options
@@ -61,6 +61,9 @@ def needs_ftfy(text: str) -> bool:
     )
 
 
+MAX_REPAIR_ROUNDS = 3
+
+
 class NormalizeParams(StageParams):
     repair_mojibake: bool = Field(True, description="Reverse CJK mojibake where the round trip is reversible (UTF-8 read as GBK/Big5, GBK/Big5 read as Latin-1, double encodings).")
     ftfy: bool = Field(True, description="Run ftfy (Chinese-safe options) on lines that hold something it can fix.")
@@ -75,7 +78,7 @@ def fix_with_ftfy(text: str) -> tuple[str, int]:
     """ftfy on the lines that need it; returns (text, lines changed)."""
     if not needs_ftfy(text):
         return text, 0
-    lines = text.split("\n")
+    lines = text.replace("\r\n", "\n").split("\n")
     changed = 0
     for i, line in enumerate(lines):
         if needs_ftfy(line):
@@ -114,19 +117,26 @@ class Normalize(Stage):
         if p.strip_invisible:
             text, n = remove_format_junk(text)
             counts["strip_invisible"] += n
-        if p.repair_mojibake:
-            text, n = repair_mojibake(text)
-            counts["repair_mojibake"] += n
-        if p.ftfy:
-            text, n = fix_with_ftfy(text)
-            counts["ftfy"] += n
-            if n and p.repair_mojibake:
-                # ftfy can peel a layer that reveals CJK mojibake underneath.
+        # Repairs can enable each other: ftfy may peel a layer that hides CJK mojibake, and
+        # removing a C1 control may join a sequence ftfy knows. Rounds repeat until those
+        # two change nothing more.
+        for _ in range(MAX_REPAIR_ROUNDS):
+            if p.repair_mojibake:
                 text, n = repair_mojibake(text)
                 counts["repair_mojibake"] += n
-        if p.strip_invisible:
-            text, n = strip_invisible(text)
-            counts["strip_invisible"] += n
+            fixed = junk = 0
+            if p.ftfy:
+                text, fixed = fix_with_ftfy(text)
+                counts["ftfy"] += fixed
+                if fixed and p.repair_mojibake:
+                    # before strip_invisible removes the private-use characters it is made of
+                    text, n = repair_mojibake(text)
+                    counts["repair_mojibake"] += n
+            if p.strip_invisible:
+                text, n, junk = strip_invisible(text)
+                counts["strip_invisible"] += n
+            if not (fixed or junk):
+                break
         if p.strip_pinyin:
             text, n = strip_pinyin_annotations(text)
             counts["strip_pinyin"] += n

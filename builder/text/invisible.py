@@ -70,12 +70,16 @@ def remove_format_junk(text: str) -> tuple[str, int]:
     return FORMAT_JUNK_RE.subn("", text)
 
 
-def strip_invisible(text: str) -> tuple[str, int]:
-    """Remove invisible junk and tidy whitespace; returns (text, junk characters removed or replaced)."""
+def strip_invisible(text: str) -> tuple[str, int, int]:
+    """Remove invisible junk and tidy whitespace.
+
+    Returns (text, characters removed or replaced, of which junk removed): removing junk
+    can join characters that only together are something to repair.
+    """
     if not _is_untidy(text):
-        return text, 0
+        return text, 0, 0
     original = text
     text, junk = JUNK_RE.subn("", text.replace("\r\n", "\n"))
     text, odd = ODD_SPACE_OR_BREAK_RE.subn(lambda m: ODD_SPACE_OR_BREAK[m.group()], text)
     text = _tidy_lines(text)
-    return text, junk + odd or int(text != original)
+    return text, junk + odd or int(text != original), junk
