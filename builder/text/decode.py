@@ -20,7 +20,7 @@ from builder.text.mojibake import common_share
 CHARSET_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "cp936": "gb18030", "big5": "big5hkscs", "cp950": "big5hkscs"}
 CHINESE_CODECS = ("gb18030", "big5hkscs")
 # Declarations that any byte string satisfies, so they say nothing about the bytes.
-SINGLE_BYTE_CHARSETS = {"latin_1", "iso8859-1", "cp1252", "ascii"}
+SINGLE_BYTE_CHARSETS = {"iso8859-1", "cp1252", "ascii"}
 # A Chinese codec must give mostly common characters to count as the bytes' charset.
 MIN_COMMON_SHARE = 0.6
 
