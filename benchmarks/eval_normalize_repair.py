@@ -35,7 +35,8 @@ def clean_paragraphs() -> list[str]:
     lines = [line.rstrip("\n") for line in CLEAN.open(encoding="utf-8") if not line.startswith("#")]
     if SHARED_SENTENCES.exists():
         lines += [line.strip() for line in SHARED_SENTENCES.open(encoding="utf-8") if line.strip()]
-    converted = [opencc.OpenCC(config).convert(line) for config in ("s2t", "s2tw") for line in lines]
+    converters = [opencc.OpenCC(config) for config in ("s2t", "s2tw")]
+    converted = [converter.convert(line) for converter in converters for line in lines]
     return list(dict.fromkeys(lines + converted))
 
 

@@ -100,12 +100,13 @@ def test_lost_bytes_stay_marked_and_are_never_multiplied():
 
 
 def test_clean_paragraphs_are_never_repaired():
+    converters = {name: opencc.OpenCC(name) for name in ("s2t", "s2tw", "s2hk")}
     paragraphs = clean_paragraphs()
-    paragraphs += [opencc.OpenCC(c).convert(p) for c in ("s2t", "s2tw", "s2hk") for p in paragraphs]
+    paragraphs += [converter.convert(p) for converter in converters.values() for p in paragraphs]
     sentences = SHARED / "langid" / "sentences" / "zh.txt"
     if sentences.exists():
         extra = [line.strip() for line in sentences.open(encoding="utf-8") if line.strip()]
-        paragraphs += extra + [opencc.OpenCC(c).convert(p) for c in ("s2t", "s2tw") for p in extra]
+        paragraphs += extra + [converters[name].convert(p) for name in ("s2t", "s2tw") for p in extra]
     stage = Normalize(NormalizeParams(fold_width=False))
     changed = []
     for paragraph in paragraphs:

@@ -17,7 +17,7 @@ LIGATURES = "\ufb00\ufb01\ufb02\ufb03\ufb04\ufb05\ufb06"
 
 DEFAULT = Normalize(NormalizeParams())
 EVERYTHING = Normalize(NormalizeParams(cjk_punctuation=True))
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Arbitrary Unicode, weighted towards what web text and mojibake are made of.
 pieces = st.one_of(
