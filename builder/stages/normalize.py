@@ -8,9 +8,10 @@ Sub-steps run in this order, each behind its own switch and counted in the repor
 2. `repair_mojibake`: reversible CJK mojibake (see `builder.text.mojibake`).
 3. `ftfy`: only on lines holding a character one of its fixes looks for, with the options
    that keep Chinese punctuation full-width and Chinese quotes curly.
-4. `strip_invisible` (second part): C1 controls, odd spaces, whitespace per line.
+4. `strip_invisible` (second part): C1 controls, private use, odd spaces, whitespace per line.
 5. `strip_pinyin`: `據(jù)` -> `據` when the reading is the character's.
 6. `fold_width`: `ＶＩＰ２０１２` -> `VIP2012`.
+   Steps 2-6 repeat while one of them exposes something an earlier one can repair.
    Lossy damage is measured here, into `mojibake_ratio`, before anything can hide it.
 7. `cjk_punctuation` (off by default): `,:;?!()` between Chinese characters to full width.
 8. `convert`: OpenCC script conversion; `script` then records the original script.
@@ -32,7 +33,7 @@ from builder.stages import register
 from builder.stages.base import Batch, Stage, StageParams
 from builder.text.chars import HAN_RANGES, KANA_RANGES
 from builder.text.invisible import remove_format_junk, strip_invisible
-from builder.text.mojibake import LOST_QUESTION_STRONG_RE, mojibake_ratio, repair_mojibake
+from builder.text.mojibake import LOST_QUESTION_STRONG_RE, might_be_mojibake, mojibake_ratio, repair_mojibake
 from builder.text.pinyin import strip_pinyin_annotations
 from builder.text.punctuation import fold_width, restore_cjk_punctuation
 
@@ -117,14 +118,15 @@ class Normalize(Stage):
         if p.strip_invisible:
             text, n = remove_format_junk(text)
             counts["strip_invisible"] += n
-        # Repairs can enable each other: ftfy may peel a layer that hides CJK mojibake, and
-        # removing a C1 control may join a sequence ftfy knows. Rounds repeat until those
-        # two change nothing more.
+        # Sub-steps can enable each other: ftfy may peel a layer that hides CJK mojibake,
+        # removing a C1 control may join a sequence ftfy knows, and turning a no-break space
+        # or a full-width letter into ASCII may complete a mojibake span. Rounds repeat
+        # (rarely) until none of that is left, so that normalize is idempotent.
         for _ in range(MAX_REPAIR_ROUNDS):
             if p.repair_mojibake:
                 text, n = repair_mojibake(text)
                 counts["repair_mojibake"] += n
-            fixed = junk = 0
+            fixed = junk = changed = 0
             if p.ftfy:
                 text, fixed = fix_with_ftfy(text)
                 counts["ftfy"] += fixed
@@ -133,16 +135,20 @@ class Normalize(Stage):
                     text, n = repair_mojibake(text)
                     counts["repair_mojibake"] += n
             if p.strip_invisible:
-                text, n, junk = strip_invisible(text)
-                counts["strip_invisible"] += n
-            if not (fixed or junk):
+                text, changed, junk = strip_invisible(text)
+                counts["strip_invisible"] += changed
+            if p.strip_pinyin:
+                text, n = strip_pinyin_annotations(text)
+                counts["strip_pinyin"] += n
+                changed += n
+            if p.fold_width:
+                text, n = fold_width(text)
+                counts["fold_width"] += n
+                changed += n
+            if fixed or junk:
+                continue
+            if not (changed and (p.repair_mojibake or p.ftfy) and might_be_mojibake(text)):
                 break
-        if p.strip_pinyin:
-            text, n = strip_pinyin_annotations(text)
-            counts["strip_pinyin"] += n
-        if p.fold_width:
-            text, n = fold_width(text)
-            counts["fold_width"] += n
         # After repair_mojibake ran to a fixed point, no reversible span is left to count.
         ratio = mojibake_ratio(text, residue=0 if p.repair_mojibake else None)
         if ratio:

@@ -393,6 +393,17 @@ def _apply(text: str, repairs: list[Repair]) -> str:
     return "".join(out)
 
 
+def might_be_mojibake(text: str) -> bool:
+    """Cheap test that `repair_mojibake` could find a candidate span (it may still decline)."""
+    if LATIN1_PAIR_RE.search(text):
+        return True
+    lost_bytes = REPLACEMENT in text
+    return any(
+        pattern.search(text) or (lost_bytes and LOST_BYTE_THEN_LEAD_PAIR_RE[codec].search(text))
+        for codec, pattern in UTF8_READ_AS_RE.items()
+    )
+
+
 def repair_mojibake(text: str, max_rounds: int = 3) -> tuple[str, int]:
     """Undo reversible CJK mojibake; returns (text, number of spans repaired).
 
