@@ -27,6 +27,7 @@ from huggingface_hub import CommitOperationAdd, HfApi, get_token
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars, tqdm
 
+from builder.io.writers import sha256_file
 from builder.publish import PublishError, VersionExists
 from builder.publish.card import LoadTarget, VersionEntry, render_root_card, render_version_card
 from builder.publish.changelog import THIS_COMMIT, render_changelog
@@ -59,14 +60,6 @@ def _progress_bars(shown: bool) -> Iterator[None]:
         yield
     finally:
         enable_progress_bars()
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class HubRepo:
@@ -166,7 +159,7 @@ class HubRepo:
     def _check_shards(version_dir: Path, manifest: dict) -> None:
         for shard in manifest["shards"]:
             path = version_dir / shard["path"]
-            if not path.is_file() or _sha256(path) != shard["sha256"]:
+            if not path.is_file() or sha256_file(path) != shard["sha256"]:
                 raise PublishError(f"{path} does not match its manifest: run `python -m builder verify {version_dir}`")
 
     @staticmethod
@@ -202,7 +195,7 @@ class HubRepo:
                 continue
             lfs_sha256, blob_id = remote[path]
             if lfs_sha256 is not None:
-                same = lfs_sha256 == (_sha256(source) if isinstance(source, Path) else hashlib.sha256(source).hexdigest())
+                same = lfs_sha256 == (sha256_file(source) if isinstance(source, Path) else hashlib.sha256(source).hexdigest())
             else:
                 same = blob_id == _git_blob_sha1(source.read_bytes() if isinstance(source, Path) else source)
             if not same:
