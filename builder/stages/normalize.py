@@ -75,19 +75,44 @@ class NormalizeParams(StageParams):
     convert: Literal["none", "t2s", "s2t", "s2tw"] = Field("none", description="OpenCC script conversion; the original script is kept in column `script`.")
 
 
+def _lines_needing_ftfy(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each line holding something ftfy could fix, in order."""
+    lines = []
+    position = 0
+    while position <= len(text):
+        found = [m.start() for m in (FTFY_NEEDED_RE.search(text, position), LATIN_PAIR_RE.search(text, position)) if m]
+        if "&" in text:
+            entity = HTML_ENTITY_RE.search(text, position)
+            if entity:
+                found.append(entity.start())
+        if not found:
+            break
+        hit = min(found)
+        start = text.rfind("\n", 0, hit) + 1
+        end = text.find("\n", hit)
+        end = len(text) if end < 0 else end
+        lines.append((start, end))
+        position = end + 1
+    return lines
+
+
 def fix_with_ftfy(text: str) -> tuple[str, int]:
     """ftfy on the lines that need it; returns (text, lines changed)."""
-    if not needs_ftfy(text):
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    pieces = []
+    changed = last = 0
+    for start, end in _lines_needing_ftfy(text):
+        line = text[start:end]
+        fixed = ftfy.fix_text(line, FTFY_CONFIG)
+        if fixed != line:
+            pieces += [text[last:start], fixed]
+            last = end
+            changed += 1
+    if not changed:
         return text, 0
-    lines = text.replace("\r\n", "\n").split("\n")
-    changed = 0
-    for i, line in enumerate(lines):
-        if needs_ftfy(line):
-            fixed = ftfy.fix_text(line, FTFY_CONFIG)
-            if fixed != line:
-                lines[i] = fixed
-                changed += 1
-    return ("\n".join(lines), changed) if changed else (text, 0)
+    pieces.append(text[last:])
+    return "".join(pieces), changed
 
 
 @register
@@ -122,10 +147,13 @@ class Normalize(Stage):
         # removing a C1 control may join a sequence ftfy knows, and turning a no-break space
         # or a full-width letter into ASCII may complete a mojibake span. Rounds repeat
         # (rarely) until none of that is left, so that normalize is idempotent.
-        for _ in range(MAX_REPAIR_ROUNDS):
+        rerun_ftfy = False
+        for round_number in range(MAX_REPAIR_ROUNDS):
             if p.repair_mojibake:
                 text, n = repair_mojibake(text)
                 counts["repair_mojibake"] += n
+                if round_number and not (n or rerun_ftfy):
+                    break
             fixed = junk = changed = 0
             if p.ftfy:
                 text, fixed = fix_with_ftfy(text)
@@ -145,9 +173,8 @@ class Normalize(Stage):
                 text, n = fold_width(text)
                 counts["fold_width"] += n
                 changed += n
-            if fixed or junk:
-                continue
-            if not (changed and (p.repair_mojibake or p.ftfy) and might_be_mojibake(text)):
+            rerun_ftfy = bool(p.ftfy and (fixed or junk))
+            if not (rerun_ftfy or (changed and p.repair_mojibake and might_be_mojibake(text))):
                 break
         # After repair_mojibake ran to a fixed point, no reversible span is left to count.
         ratio = mojibake_ratio(text, residue=0 if p.repair_mojibake else None)

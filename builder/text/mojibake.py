@@ -67,6 +67,10 @@ UTF8_READ_AS_RE = {
     codec: re.compile(f"[{_class(chars)}](?:[^\\n]{{0,2}}[{_class(chars)}]|\ufffd)")
     for codec, chars in UTF8_LEAD_PAIR_CHARS.items()
 }
+_ANY_LEAD_PAIR = _class(set().union(*UTF8_LEAD_PAIR_CHARS.values()))
+# Both codecs at once, for the common case of a text with no candidate at all.
+UTF8_READ_AS_ANY_RE = re.compile(f"[{_ANY_LEAD_PAIR}](?:[^\\n]{{0,2}}[{_ANY_LEAD_PAIR}]|\ufffd)")
+LOST_BYTE_THEN_ANY_LEAD_PAIR_RE = re.compile(f"\ufffd[{_ANY_LEAD_PAIR}]")
 LOST_BYTE_THEN_LEAD_PAIR_RE = {
     codec: re.compile(f"\ufffd[{_class(chars)}]") for codec, chars in UTF8_LEAD_PAIR_CHARS.items()
 }
@@ -301,10 +305,17 @@ def _windows(line: str, hits: list[re.Match], margin: int = 32) -> list[tuple[in
     return windows
 
 
+def _hit_reads_as_utf8(hit: str, codec: str) -> bool:
+    """A prefilter hit starts on a lead pair, so real mojibake decodes from its first byte:
+    clean Traditional text full of 電 於 類 almost never gives a common character."""
+    data = hit.encode(codec, errors="ignore")
+    return any(ch in COMMON_CHARS for ch in data.decode("utf-8", errors="ignore"))
+
+
 @lru_cache(maxsize=4096)
 def _line_repairs(line: str, codec: str) -> tuple[Repair, ...]:
     """Judged repairs for one line (cached: `mojibake_ratio` re-reads lines `repair_mojibake` saw)."""
-    hits = list(UTF8_READ_AS_RE[codec].finditer(line))
+    hits = [hit for hit in UTF8_READ_AS_RE[codec].finditer(line) if _hit_reads_as_utf8(hit.group(), codec)]
     if REPLACEMENT in line:
         hits = sorted(hits + list(LOST_BYTE_THEN_LEAD_PAIR_RE[codec].finditer(line)), key=lambda m: m.start())
     repairs = []
@@ -320,20 +331,30 @@ def _line_repairs(line: str, codec: str) -> tuple[Repair, ...]:
     return tuple(repairs)
 
 
+def _has_utf8_misread_hint(text: str) -> bool:
+    return UTF8_READ_AS_ANY_RE.search(text) is not None or (
+        REPLACEMENT in text and LOST_BYTE_THEN_ANY_LEAD_PAIR_RE.search(text) is not None
+    )
+
+
 def find_utf8_misread(text: str) -> list[Repair]:
     """UTF-8 bytes that were decoded as GB18030 or Big5, with what they say."""
     repairs: list[Repair] = []
-    lost_bytes = REPLACEMENT in text
+    if not _has_utf8_misread_hint(text):
+        return repairs
     for codec, pattern in UTF8_READ_AS_RE.items():
-        after_lost = LOST_BYTE_THEN_LEAD_PAIR_RE[codec]
-        if not (pattern.search(text) or (lost_bytes and after_lost.search(text))):
-            continue
-        line_start = 0
-        for line in text.split("\n"):
-            if pattern.search(line) or (lost_bytes and after_lost.search(line)):
-                for r in _line_repairs(line, codec):
-                    repairs.append(Repair(line_start + r.start, line_start + r.end, r.replacement, r.kind))
-            line_start += len(line) + 1
+        hits = [hit.start() for hit in pattern.finditer(text) if _hit_reads_as_utf8(hit.group(), codec)]
+        if REPLACEMENT in text:
+            hits += [hit.start() for hit in LOST_BYTE_THEN_LEAD_PAIR_RE[codec].finditer(text)]
+        line_end = -1
+        for hit in sorted(hits):
+            if hit < line_end:
+                continue
+            line_start = text.rfind("\n", 0, hit) + 1
+            line_end = text.find("\n", hit)
+            line_end = len(text) if line_end < 0 else line_end
+            for r in _line_repairs(text[line_start:line_end], codec):
+                repairs.append(Repair(line_start + r.start, line_start + r.end, r.replacement, r.kind))
         if repairs:
             break
     return repairs
@@ -395,13 +416,7 @@ def _apply(text: str, repairs: list[Repair]) -> str:
 
 def might_be_mojibake(text: str) -> bool:
     """Cheap test that `repair_mojibake` could find a candidate span (it may still decline)."""
-    if LATIN1_PAIR_RE.search(text):
-        return True
-    lost_bytes = REPLACEMENT in text
-    return any(
-        pattern.search(text) or (lost_bytes and LOST_BYTE_THEN_LEAD_PAIR_RE[codec].search(text))
-        for codec, pattern in UTF8_READ_AS_RE.items()
-    )
+    return LATIN1_PAIR_RE.search(text) is not None or _has_utf8_misread_hint(text)
 
 
 def repair_mojibake(text: str, max_rounds: int = 3) -> tuple[str, int]:

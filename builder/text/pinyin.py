@@ -13,12 +13,16 @@ from functools import lru_cache
 
 from pypinyin.pinyin_dict import pinyin_dict
 
-from builder.text.chars import is_han
+from builder.text.chars import HAN_RANGES
 
 TONED_VOWELS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
 # One pinyin syllable (tone marks, tone digit or none) in half- or full-width parentheses;
 # the character before it must be Han, and pypinyin's table decides what is a reading.
-ANNOTATION_RE = re.compile(f"[(（](?P<syllable>[a-zA-ZüÜ{TONED_VOWELS}]{{1,7}}[1-5]?)[)）]")
+# (The parenthesis comes first and the Han check looks behind it, so the regex engine
+# scans for the rare `(` instead of trying every character.)
+ANNOTATION_RE = re.compile(
+    f"[(（](?<=[{HAN_RANGES}][(（])(?P<syllable>[a-zA-ZüÜ{TONED_VOWELS}]{{1,7}}[1-5]?)[)）]"
+)
 
 _TONE_MARKS = {
     "\u0304": "1",  # macron
@@ -78,7 +82,7 @@ def strip_pinyin_annotations(text: str) -> tuple[str, int]:
     position = 0
     for match in ANNOTATION_RE.finditer(text):
         start = match.start()
-        if start and is_han(text[start - 1]) and is_reading(text[start - 1], match.group("syllable")):
+        if is_reading(text[start - 1], match.group("syllable")):
             pieces.append(text[position:start])
             position = match.end()
     if not pieces:
