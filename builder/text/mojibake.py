@@ -367,10 +367,24 @@ SINGLE_BYTE = {chr(b): b for b in range(256)} | {
 }
 
 
+def _strict_utf8(data: bytes) -> str | None:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def _legacy_candidates(span: str) -> list[tuple[str, str]]:
     raw = bytes(SINGLE_BYTE[c] for c in span)
     out = []
-    for codec in ("utf-8", "gb18030", "big5hkscs"):
+    codecs = ("utf-8", "gb18030", "big5hkscs")
+    for cut in (1, 2, 3):
+        head = _strict_utf8(raw[:-cut])
+        if head is not None and sum(c > "\x7f" for c in head) >= 2:
+            # UTF-8 cut short at the span's end (`è§‚å`): GBK would read it into new mojibake.
+            codecs = ("utf-8",)
+            break
+    for codec in codecs:
         try:
             out.append((raw.decode(codec), codec))
         except UnicodeDecodeError:
