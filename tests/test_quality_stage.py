@@ -134,3 +134,13 @@ def test_duplicate_line_and_paragraph_fractions():
     assert signals["dup_line_frac"][0] == pytest.approx(14 / total)
     assert signals["dup_para_frac"][0] == pytest.approx(14 / total)
     assert np.isclose(signals["end_punct_share"][0], 1.0)
+
+
+def test_a_first_batch_with_nothing_left_after_line_removal_is_dropped_not_an_error():
+    from builder.stages.quality import signals
+
+    signals._POWERS.clear()  # as in a fresh worker process: no cached powers yet
+    stage = STAGES["quality"](STAGES["quality"].Params())
+    batch = Batch({"id": ["digits"], "text": ["1234567890" * 100], "_source": ["s:1"], "mojibake_ratio": [0.0]})
+    out = stage(batch)
+    assert out.drops[0].reason.startswith("quality.")

@@ -30,7 +30,7 @@ _POWERS: dict[int, np.ndarray] = {}
 
 def _powers(base: int, n: int) -> np.ndarray:
     """base**0 .. base**(n-1) modulo 2**32, kept between batches (grown when a batch is longer)."""
-    if len(_POWERS.get(base, ())) < n:
+    if base not in _POWERS or len(_POWERS[base]) < n:
         powers = np.full(max(n, 1 << 20), base, dtype=np.uint32)
         powers[:1] = 1
         _POWERS[base] = np.cumprod(powers, dtype=np.uint32)
