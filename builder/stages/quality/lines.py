@@ -215,6 +215,14 @@ class LineCleaner:
         windows: list[list[int]] = []
         for position, line in zip(positions, line_of):
             line_start, line_end = int(lines.line_start[line]), int(lines.line_end[line])
+            if windows and windows[-1][2] == line and position < windows[-1][1]:
+                # Inside the open window (a long digit run puts a candidate on every digit):
+                # only grow its end, walking just the new part, so the scan stays linear.
+                end = max(windows[-1][1], min(line_end, position + PII_WINDOW[1]))
+                while end < line_end and folded[end] in PII_TOKEN_CHARS:
+                    end += 1
+                windows[-1][1] = end
+                continue
             start = max(line_start, position - PII_WINDOW[0])
             end = min(line_end, position + PII_WINDOW[1])
             while start > line_start and folded[start - 1] in PII_TOKEN_CHARS:
