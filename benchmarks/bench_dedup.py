@@ -15,10 +15,8 @@ printed: on a shared machine the CPU time is the one-core cost.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -32,18 +30,12 @@ import pyarrow.parquet as pq
 from builder.stages import Batch, GlobalContext
 from builder.stages.dedup import EXACT, LENGTH, MINHASH, Dedup, DedupParams
 from builder.text.minhash import VALUE_BITS, VALUE_DTYPE
+from common import DEFAULT_BENCH, peak_rss_mb, read_documents
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_BENCH = REPO.parent / "shared" / "bench" / "zh-bench-20mb.jsonl.gz"
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def bench_corpus(path: Path, batch_size: int) -> None:
-    with gzip.open(path, "rt", encoding="utf-8") as lines:
-        documents = [json.loads(line) for line in lines]
+    documents = read_documents(path)
     megabytes = sum(len(d["text"].encode("utf-8")) for d in documents) / 1e6
     stage = Dedup(DedupParams())
     stage(Batch({"id": ["warm"], "text": ["预热一次，建好查找表。"]}))  # one-off tables, not per-batch cost

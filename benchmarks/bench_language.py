@@ -11,26 +11,17 @@ langdetect, and prints how many labels differ.
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import os
-import resource
 import time
 from collections import Counter
 from pathlib import Path
 
 from builder.stages.base import Batch
 from builder.stages.language import Language, LanguageParams
+from common import DEFAULT_BENCH, peak_rss_mb, read_documents
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_BENCH = REPO.parent / "shared" / "bench" / "zh-bench-20mb.jsonl.gz"
 # langdetect reads at most 10,000 characters of what it is given: "whole" means that much.
 WHOLE_DOCUMENT = 10**9
-
-
-def read_documents(path: Path) -> list[dict]:
-    with gzip.open(path, "rt", encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines]
 
 
 def run_stage(stage: Language, documents: list[dict], batch_size: int) -> tuple[float, float, list[str], Counter, Counter]:
@@ -61,10 +52,10 @@ def main() -> None:
     cpu_seconds, seconds, langs, counters, reasons = min(
         (run_stage(stage, documents, args.batch_size) for _ in range(args.repeat)), key=lambda run: run[0]
     )
-    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = peak_rss_mb()
     print(f"documents: {len(documents)}  input: {megabytes:.1f} MB  batch size: {args.batch_size}  one core")
     print(f"language stage: {cpu_seconds:.2f} s CPU  {len(documents) / cpu_seconds:,.0f} docs/s  "
-          f"{megabytes / cpu_seconds:.1f} MB/s  peak RSS {peak_rss_mb:.0f} MB  (best of {args.repeat}; "
+          f"{megabytes / cpu_seconds:.1f} MB/s  peak RSS {peak_mb:.0f} MB  (best of {args.repeat}; "
           f"wall {seconds:.2f} s = {megabytes / seconds:.1f} MB/s)")
     print("counters:", dict(sorted(counters.items())))
     print("drops:", dict(sorted(reasons.items())))

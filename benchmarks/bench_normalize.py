@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import gzip
-import json
 import pstats
-import resource
 import time
 from collections import Counter
 from pathlib import Path
@@ -23,14 +20,8 @@ import ftfy
 
 from builder.stages.base import Batch
 from builder.stages.normalize import Normalize, NormalizeParams
+from common import DEFAULT_BENCH, peak_rss_mb, read_texts
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_BENCH = REPO.parent / "shared" / "bench" / "zh-bench-20mb.jsonl.gz"
-
-
-def read_texts(path: Path) -> list[str]:
-    with gzip.open(path, "rt", encoding="utf-8") as lines:
-        return [json.loads(line)["text"] for line in lines]
 
 
 def run_stage(texts: list[str], params: NormalizeParams, batch_size: int) -> tuple[float, float, Counter, list[float]]:
@@ -83,7 +74,7 @@ def main() -> None:
         for text in texts:
             ftfy.fix_text(text)
         report("ftfy.fix_text (defaults)", time.perf_counter() - start, len(texts), megabytes)
-    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    print(f"peak RSS: {peak_rss_mb():.0f} MB")
 
 
 if __name__ == "__main__":

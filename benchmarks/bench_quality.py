@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import gzip
-import json
 import pstats
-import resource
 import time
 from collections import Counter
 from pathlib import Path
@@ -25,15 +22,9 @@ import numpy as np
 
 from builder.stages.base import Batch
 from builder.stages.quality import Quality, QualityParams
+from common import DEFAULT_BENCH, peak_rss_mb, read_texts
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_BENCH = REPO.parent / "shared" / "bench" / "zh-bench-20mb.jsonl.gz"
 QUANTILES = (0.01, 0.05, 0.5, 0.95, 0.99, 0.999)
-
-
-def read_texts(path: Path) -> list[str]:
-    with gzip.open(path, "rt", encoding="utf-8") as lines:
-        return [json.loads(line)["text"] for line in lines]
 
 
 def batches(texts: list[str], size: int) -> list[dict[str, list]]:
@@ -84,7 +75,7 @@ def main() -> None:
         f"quality (defaults, batch {args.batch_size}): {len(texts) / wall:,.0f} docs/s, {megabytes / wall:.1f} MB/s "
         f"({wall:.2f} s wall, {cpu:.2f} s CPU, fastest of {args.repeat}; all: "
         + ", ".join(f"{w:.2f}" for w, _ in timings)
-        + f"); peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+        + f"); peak RSS {peak_rss_mb():.0f} MB"
     )
     for name, n in sorted(counters.items()):
         print(f"  {name}: {n:,}")

@@ -11,15 +11,14 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import resource
 import tempfile
 import time
 from pathlib import Path
 
 from builder.config import load_config
 from builder.runner import Build
+from common import REPO, peak_rss_mb
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 def input_text_bytes(path: Path) -> tuple[int, int]:
@@ -70,7 +69,7 @@ def main() -> None:
         result = Build(config).run()
         seconds = time.perf_counter() - started
     mb = text_bytes / 1e6
-    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    peak = max(peak_rss_mb(), peak_rss_mb(children=True))
     print(f"input: {args.input.name}: {docs:,} docs, {mb:.1f} MB of text; workers={args.workers}")
     print(f"{'step':<14}{'seconds':>9}{'docs/s':>10}{'MB/s':>9}")
     for stage in result.report["stages"]:

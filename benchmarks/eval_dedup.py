@@ -24,8 +24,6 @@ Also runs the stage on the whole bench corpus and checks each pair it reports th
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import math
 import random
 import re
@@ -40,15 +38,11 @@ from builder.stages import Batch, GlobalContext
 from builder.stages.dedup import Dedup, DedupParams, comparison_keys
 from builder.text.chars import HAN_RE
 from builder.text.minhash import candidate_probability
+from common import read_documents
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 DIGITS_RE = re.compile(r"\d")
-
-
-def read_bench(path: Path) -> list[dict]:
-    with gzip.open(path, "rt", encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines]
 
 
 def change_characters(text: str, share: float, rng: random.Random, alphabet: str, in_runs: bool) -> str:
@@ -203,7 +197,7 @@ def main() -> None:
           ", ".join(f"J={j}: {candidate_probability(j, params.bands, params.rows):.3f}" for j in (0.3, 0.5, 0.6, 0.7, 0.8, 0.9)))
 
     rng = random.Random(args.seed)
-    documents = [d["text"] for d in read_bench(args.bench)]
+    documents = [d["text"] for d in read_documents(args.bench)]
     sentences = [s for s in args.sentences.read_text(encoding="utf-8").splitlines() if s.strip()]
     alphabet = "".join(sorted(set(HAN_RE.findall("".join(sentences)))))
     sources = rng.sample([d for d in documents if 300 <= len(d) <= 6000], args.sources)

@@ -12,7 +12,7 @@ from datasets import Dataset
 from builder.config import load_config
 from builder.runner import Build
 from builder.stages import Batch, Stage, StageParams, register
-from conftest import ARTICLES, run_cli, write_config, write_jsonl
+from conftest import ARTICLES, run_cli, write_config
 
 
 class ExplodeParams(StageParams):
