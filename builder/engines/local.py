@@ -36,7 +36,11 @@ class LocalEngine:
             for item in items:
                 yield task(item)
             return
-        context = multiprocessing.get_context("spawn")
+        # A fork server imports the stage modules once and forks each worker from that clean,
+        # thread-free process: workers start in milliseconds instead of re-importing everything
+        # (plain fork would copy this process's threads and locks; spawn pays the imports per worker).
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["builder.stages", "builder.pipeline"])
         with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker, initargs=(factory,)) as pool:
             pending: deque = deque()
             for item in items:
