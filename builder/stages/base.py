@@ -7,6 +7,7 @@ Stages never read or write files and never know which engine runs them.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Iterator
@@ -65,7 +66,7 @@ class Batch:
             self.counters[name] += n
 
 
-class Stage:
+class Stage(ABC):
     """Base class for a registered stage.
 
     Subclasses set `type` (the config name, also the prefix of their drop reasons) and
@@ -84,8 +85,9 @@ class Stage:
     def columns(self) -> dict[str, pa.DataType]:
         return {}
 
-    def __call__(self, batch: Batch) -> Batch:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def __call__(self, batch: Batch) -> Batch:
+        """Process one batch; return it (the same object, changed, is fine)."""
 
 
 @dataclass
@@ -105,8 +107,10 @@ class GlobalStage(Stage):
     never the texts, and returns one Drop or None per row.
     """
 
-    def key_columns(self) -> dict[str, pa.DataType]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def key_columns(self) -> dict[str, pa.DataType]:
+        """Internal columns (names start with `_`) that `__call__` adds and `decide` reads."""
 
-    def decide(self, keys: pa.Table, context: GlobalContext) -> list[Drop | None]:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def decide(self, keys: pa.Table, context: GlobalContext) -> list[Drop | None]:
+        """One Drop or None per row of `keys` (`id` + key columns of every live row, in input order)."""
