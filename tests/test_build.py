@@ -115,3 +115,18 @@ def test_limit_reads_only_the_first_documents(tmp_path, corpus):
     limited = Build(load_config(write_config(tmp_path / "d.yaml", [corpus], root=tmp_path / "o2")), limit=3).run()
     assert limited.report["input"]["documents"] == 3
     assert result.report["input"]["documents"] == len(ARTICLES) + 1
+
+
+def test_increments_under_cross_version_dedup_load_whole_through_all(tmp_path, corpus):
+    config = write_config(tmp_path / "c.yaml", [corpus], stages=NORMALIZE_DEDUP)
+    first = build(config)
+    newer = write_jsonl(tmp_path / "in2" / "more.jsonl", [{"id": "new-1", "text": "新版本加入的一篇短文，内容与旧版本完全不同，讲的是城市公园里新开的一家图书馆。"}])
+    build(config, **{"version": "1.1.0", "input.paths": [str(corpus), str(newer)]})
+    root = str(first.version_dir.parent)
+    cache = str(tmp_path / "cache")
+    newest = load_dataset(root, split="train", cache_dir=cache)
+    whole = load_dataset(root, "all", split="train", cache_dir=cache)
+    v100 = load_dataset(root, "v1.0.0", split="train", cache_dir=cache)
+    assert list(newest["id"]) == ["new-1"]  # v1.1.0 adds only what v1.0.0 did not have
+    assert sorted(whole["id"]) == sorted(list(v100["id"]) + ["new-1"])
+    assert 'load_dataset("' in (first.version_dir.parent / "README.md").read_text() and '"all"' in (first.version_dir.parent / "README.md").read_text()

@@ -95,7 +95,8 @@ def _share(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "–"
 
 
-def _render(version_dir: Path, load: LoadTarget, prefix: str, card_data: DatasetCardData, versions: list[VersionEntry] | None) -> DatasetCard:
+def _render(version_dir: Path, load: LoadTarget, prefix: str, card_data: DatasetCardData, versions: list[VersionEntry] | None,
+            corpus: list[str] | None = None) -> DatasetCard:
     manifest = read_manifest(version_dir)
     report = json.loads((version_dir / "report.json").read_text(encoding="utf-8"))
     stats = json.loads((version_dir / CARD_DATA_FILE).read_text(encoding="utf-8"))
@@ -132,10 +133,14 @@ def _render(version_dir: Path, load: LoadTarget, prefix: str, card_data: Dataset
         prefix=prefix,
         load=load,
         versions=versions,
+        corpus=corpus,
         changes=render_entry(f"v{version}", manifest, commit, heading="###"),
         built_by=built_by,
         share=_share,
     )
+
+
+ALL_CONFIG = "all"  # root configuration: the union of increments back to the last full version
 
 
 def render_version_card(version_dir: Path, load: LoadTarget) -> DatasetCard:
@@ -158,5 +163,34 @@ def render_root_card(newest_dir: Path, versions: list[VersionEntry], load: LoadT
         for e in reversed(versions)
     ]
     dataset_info = [{"config_name": f"v{e.version}", "splits": [e.manifest["split"]]} for e in reversed(versions)]
+    chain = corpus_chain(versions)
+    if len(chain) > 1:
+        configs.append({"config_name": ALL_CONFIG, "data_files": [
+            {"split": "train", "path": [f"v{e.version}/data/*.parquet" for e in reversed(chain)]}]})
+        dataset_info.append({"config_name": ALL_CONFIG, "splits": [{
+            "name": "train",
+            "num_bytes": sum(e.manifest["split"]["num_bytes"] for e in chain),
+            "num_examples": sum(e.manifest["split"]["num_examples"] for e in chain),
+        }]})
     data = _card_data(versions[-1].manifest, configs, dataset_info, versions[-1].manifest["name"])
-    return _render(newest_dir, load, f"{newest}/", data, versions)
+    return _render(newest_dir, load, f"{newest}/", data, versions, corpus=[f"v{e.version}" for e in reversed(chain)] if len(chain) > 1 else None)
+
+
+def _is_increment(manifest: dict) -> bool:
+    """Whether this version holds only documents new against the versions published before it."""
+    cross_version = any(s["type"] == "dedup" and s.get("cross_version") for s in manifest["config"]["stages"])
+    return cross_version and bool(manifest.get("previous_versions"))
+
+
+def corpus_chain(versions: list[VersionEntry]) -> list[VersionEntry]:
+    """Newest first, the versions whose union is the whole corpus: back to the last full snapshot.
+
+    With cross-version dedup a new version holds only new documents, so `load_dataset(root)` (the
+    newest) is an increment; the `all` configuration unions the increments and their base.
+    """
+    chain = []
+    for entry in reversed(versions):
+        chain.append(entry)
+        if not _is_increment(entry.manifest):
+            break
+    return chain
