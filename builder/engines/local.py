@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable, Iterable, Iterator
@@ -10,6 +11,9 @@ _task: Callable[[Any], Any] | None = None
 
 
 def _init_worker(factory: Callable[[], Callable[[Any], Any]]) -> None:
+    # Ctrl-C reaches the whole process group: the main process alone handles it (it stops the
+    # pool and removes the staging folder); workers printing their own tracebacks only add noise.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     global _task
     _task = factory()
 
