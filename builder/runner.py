@@ -168,12 +168,13 @@ class Build:
         """Run the global decision on keys only, then stream the survivors onward."""
         started = time.perf_counter()
         paths = [str(s.path) for s in written]
-        keys = pa.concat_tables([pq.read_table(p, columns=["id", *stage.key_columns()]) for p in paths])
         artifacts = staging.version_dir / stage.type
         artifacts.mkdir(parents=True, exist_ok=True)
         context = GlobalContext(staging.previous_versions, artifacts, self.config.executor.workers)
-        drops: list[Drop | None] = stage.decide(keys, context)
-        del keys
+        # The keys table is handed over, not kept here: the stage may free columns it has copied.
+        drops: list[Drop | None] = stage.decide(
+            pa.concat_tables([pq.read_table(p, columns=["id", *stage.key_columns()]) for p in paths]), context
+        )
         if len(drops) != sum(s.rows for s in written):
             raise RuntimeError(f"stage {stage.type!r} returned {len(drops)} decisions for {sum(s.rows for s in written)} rows")
         self.global_seconds[stage.type] = time.perf_counter() - started

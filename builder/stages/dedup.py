@@ -43,6 +43,7 @@ from builder.text.minhash_lsh import ClusterStats, keepers, near_duplicate_clust
 # Bumped whenever comparison_keys or the exact hash changes: exact hashes of earlier versions must match it.
 KEY_SCHEME = "width-fold-no-whitespace-utf32-v1"
 SIGNATURES_FILE = "signatures.parquet"
+ARTIFACT_ROWS_PER_GROUP = 100_000  # 51 MB of 512-slot signatures per slice written
 SUMMARY_FILE = "dedup.json"
 _WHITESPACE = 0xFFFFFFFF  # marks code points the comparison key leaves out
 EXACT, LENGTH, MINHASH = "_dedup_exact", "_dedup_length", "_dedup_minhash"
@@ -172,17 +173,18 @@ class Dedup(GlobalStage):
         # Exact copies point at their first copy; near copies at a kept document they are similar to.
         keeper = representative.copy()
         stats = None
+        signatures = None
         if p.near:
             signatures = np.empty((total, p.num_perm), dtype=VALUE_DTYPE)
             signatures[:n_prev] = previous.signatures
             previous.signatures = None  # copied: do not hold published signatures twice
             _fill_fixed_binary(signatures[n_prev:], keys[MINHASH])
+            keys = keys.drop_columns([MINHASH])  # copied: the caller handed the table over, so Arrow frees it
             searchable = ~is_exact_copy & (length >= p.ngram)
             searchable[:n_prev] &= previous.has_signature
             accept_at = p.threshold + p.margin
             labels, stats = near_duplicate_clusters(signatures, searchable, p.bands, p.rows, accept_at)
             near_keeper = keepers(labels, signatures, _priority(length, n_prev, p.keep), accept_at, stats)
-            del signatures
             keeper[~is_exact_copy] = near_keeper[~is_exact_copy]
             groups = near_keeper[representative[n_prev:]]
         else:
@@ -213,15 +215,28 @@ class Dedup(GlobalStage):
             "duplicate_group_sizes": {str(k): v for k, v in sorted(_group_size_histogram(groups, n_prev).items())},
             **asdict(stats or ClusterStats()),
         }
-        columns = ["id", *self.key_columns()]
-        kept_keys = keys.select(columns).filter(pa.array(kept)).rename_columns([ARTIFACT_COLUMNS[c] for c in columns])
-        _write_artifacts(Path(context.artifacts_dir), kept_keys, summary)
+        current_signatures = signatures[n_prev:] if signatures is not None else None
+        _write_artifacts(Path(context.artifacts_dir), keys, current_signatures, np.flatnonzero(kept), summary)
         return out
 
 
-def _write_artifacts(directory: Path, kept_keys: pa.Table, summary: dict) -> None:
+def _write_artifacts(directory: Path, keys: pa.Table, signatures: np.ndarray | None, kept: np.ndarray, summary: dict) -> None:
+    """Keys of the kept documents, for later versions; signatures go in slices, never copied whole."""
     directory.mkdir(parents=True, exist_ok=True)
-    pq.write_table(kept_keys, directory / SIGNATURES_FILE)
+    columns = ["id", EXACT, LENGTH]
+    base = keys.select(columns).take(pa.array(kept, type=pa.int64())).rename_columns([ARTIFACT_COLUMNS[c] for c in columns])
+    schema = base.schema
+    if signatures is not None:
+        width = signatures.dtype.itemsize * signatures.shape[1]
+        schema = schema.append(pa.field(ARTIFACT_COLUMNS[MINHASH], pa.binary(width)))
+    with pq.ParquetWriter(directory / SIGNATURES_FILE, schema) as writer:
+        for start in range(0, max(len(kept), 1), ARTIFACT_ROWS_PER_GROUP):
+            part = base.slice(start, ARTIFACT_ROWS_PER_GROUP)
+            if signatures is not None:
+                block = np.ascontiguousarray(signatures[kept[start : start + ARTIFACT_ROWS_PER_GROUP]])
+                minhash = pa.FixedSizeBinaryArray.from_buffers(schema.field(ARTIFACT_COLUMNS[MINHASH]).type, len(block), [None, pa.py_buffer(block)])
+                part = part.append_column(schema.field(ARTIFACT_COLUMNS[MINHASH]), minhash)
+            writer.write_table(part)
     (directory / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
