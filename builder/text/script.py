@@ -38,7 +38,8 @@ MIXED_MIN_HAN = 10
 _DICTIONARY = Path(opencc.__file__).resolve().parent / "dictionary"
 
 
-def _read_opencc_table(name: str) -> dict[str, list[str]]:
+def read_opencc_table(name: str) -> dict[str, list[str]]:
+    """key -> candidates of one of OpenCC's dictionary files, as the package ships them."""
     table: dict[str, list[str]] = {}
     with open(_DICTIONARY / name, encoding="utf-8") as lines:
         for line in lines:
@@ -61,17 +62,17 @@ def _encodable(ch: str, encoding: str) -> bool:
 
 
 def _derive_sets() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
-    s2t = _read_opencc_table("STCharacters.txt")
-    t2s = _read_opencc_table("TSCharacters.txt")
-    regional = _all_characters(_read_opencc_table("TWVariants.txt")) | _all_characters(
-        _read_opencc_table("HKVariants.txt")
+    s2t = read_opencc_table("STCharacters.txt")
+    t2s = read_opencc_table("TSCharacters.txt")
+    regional = _all_characters(read_opencc_table("TWVariants.txt")) | _all_characters(
+        read_opencc_table("HKVariants.txt")
     )
     simplified_only = {s for s, forms in s2t.items() if len(s) == 1 and s not in forms}
     simplified_only -= set(t2s) | regional
     traditional_only = {t for t, forms in t2s.items() if len(t) == 1 and t not in forms}
     traditional_only -= set(s2t)
     chinese = _all_characters(s2t) | _all_characters(t2s)
-    japanese_forms = {c for forms in _read_opencc_table("JPVariants.txt").values() for c in forms}
+    japanese_forms = {c for forms in read_opencc_table("JPVariants.txt").values() for c in forms}
     japanese_only = {
         c
         for c in japanese_forms - chinese

@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import unicodedata
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
-import opencc
 
 from builder.text.chars import CJK_END_PUNCTUATION, HAN_RE, WESTERN_END_PUNCTUATION, WIDTH_FOLD
+from builder.text.script import read_opencc_table
 
-TS_CHARACTERS = Path(opencc.__file__).resolve().parent / "dictionary" / "TSCharacters.txt"
 
 HAN, LETTER, DIGIT, PUNCT, SYMBOL, SPACE, NEWLINE = range(7)
 N_CLASSES = 7
@@ -31,14 +29,11 @@ SEPARATORS = "|｜丨/·•>»›→"
 
 
 def _t2s_pairs() -> dict[int, int]:
-    pairs = {}
-    with open(TS_CHARACTERS, encoding="utf-8") as table:
-        for line in table:
-            traditional, _, simplified = line.rstrip("\n").partition("\t")
-            first = simplified.split(" ")[0] if simplified else ""
-            if len(traditional) == 1 and len(first) == 1:
-                pairs[ord(traditional)] = ord(first)
-    return pairs
+    return {
+        ord(traditional): ord(candidates[0])
+        for traditional, candidates in read_opencc_table("TSCharacters.txt").items()
+        if len(traditional) == 1 and candidates and len(candidates[0]) == 1
+    }
 
 
 @lru_cache(maxsize=1)
