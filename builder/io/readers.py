@@ -7,7 +7,6 @@ are streamed and one over-long line is never held whole.
 from __future__ import annotations
 
 import glob
-import hashlib
 import io
 import json
 import os
@@ -20,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from builder.config import InputConfig
+from builder.io.writers import sha256_files
 from builder.text.decode import UndecodableBytes, decode_bytes
 
 EXTENSIONS = {
@@ -98,13 +98,8 @@ def _size(path: Path) -> int:
 
 def fingerprint(file: InputFile) -> str:
     """sha256 of the file's bytes (of every file, in sorted order, for a folder)."""
-    digest = hashlib.sha256()
     paths = sorted(p for p in file.path.rglob("*") if p.is_file()) if file.path.is_dir() else [file.path]
-    for path in paths:
-        with open(path, "rb") as handle:
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
-    return digest.hexdigest()
+    return sha256_files(paths)
 
 
 class DocumentReader:

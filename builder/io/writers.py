@@ -20,12 +20,18 @@ class ShardInfo:
     sha256: str
 
 
-def sha256_file(path: Path) -> str:
+def sha256_files(paths: list[Path]) -> str:
+    """sha256 of the bytes of the files one after another (one file: its usual sha256)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
+    for path in paths:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
     return digest.hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    return sha256_files([path])
 
 
 class ShardWriter:
