@@ -27,7 +27,8 @@ SPAM = "\n".join(
         "正规信誉平台，首存送百分之百，返水最高百分之二，提款秒到账，欢迎体验。",
     ]
 )
-REPEATED = "\n".join(["深圳搬家公司，深圳搬家公司哪家好，深圳搬家公司电话，深圳搬家公司价格。"] * 2)
+# Keyword stuffing in one line: a copied line would go as a `repeat` line, this cannot.
+REPEATED = "深圳搬家公司，深圳搬家公司哪家好，深圳搬家公司电话，深圳搬家公司价格，深圳搬家公司收费标准，深圳搬家公司推荐。"
 DOCS = {"article": ARTICLE, "spam": SPAM, "short": "好文章，顶一下！", "repeated": REPEATED}
 
 
@@ -137,9 +138,9 @@ def test_duplicate_line_and_paragraph_fractions():
 
 
 def test_a_first_batch_with_nothing_left_after_line_removal_is_dropped_not_an_error():
-    from builder.stages.quality import signals
+    from builder.stages.quality import tables
 
-    signals._POWERS.clear()  # as in a fresh worker process: no cached powers yet
+    tables._POWERS.clear()  # as in a fresh worker process: no cached powers yet
     stage = STAGES["quality"](STAGES["quality"].Params())
     batch = Batch({"id": ["digits"], "text": ["1234567890" * 100], "_source": ["s:1"], "mojibake_ratio": [0.0]})
     out = stage(batch)

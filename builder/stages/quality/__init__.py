@@ -19,7 +19,7 @@ from builder.stages import register
 from builder.stages.base import Batch, Stage, StageParams
 from builder.stages.quality.lexicon import BUILTIN_SPAM_CATEGORIES, Lexicon, read_boilerplate_keywords
 from builder.stages.quality.lines import CONTEXT_RULE, KEEP, SPAM_RULE, BatchLines, LineCleaner, LineParams
-from builder.stages.quality.signals import document_signals
+from builder.stages.quality.signals import INTEGER_SIGNALS, document_signals
 from builder.stages.quality.tables import char_class_table, end_punctuation_table, fold_table, separator_table
 from builder.text.pii import PII_TYPES, PiiFinder, redact
 
@@ -49,6 +49,12 @@ class QualityParams(StageParams):
         10, ge=0, description="a line with PII and at most this many other characters is a contact line"
     )
     max_line_repeats: int = Field(2, ge=1, description="a line seen more often than this keeps only its first copy")
+    near_repeat_min_chars: int = Field(
+        30, ge=10, description="a line this long goes as a repeat when most of it already stood earlier on the page"
+    )
+    near_repeat_share: float = Field(
+        0.8, gt=0, le=1, description="share of a long line's character 10-grams seen in earlier lines that makes it a repeat"
+    )
     good_line_min_chars: int = Field(40, ge=1, description="a line this long is article text for the context rule")
     good_line_min_han: int = Field(
         8, ge=1, description="a sentence with this many Han characters and end punctuation is article text"
@@ -60,6 +66,9 @@ class QualityParams(StageParams):
     max_spam_line_share: float = Field(0.4, description="drop (spam) when spam lines were more of the page than this")
     max_spam_density: float = Field(25.0, description="drop (spam) above this many spam hits per 1,000 kept characters")
     min_chars: int = Field(50, description="drop (too_short) below this many non-space characters after cleaning")
+    min_han: int = Field(
+        0, description="drop (too_short) below this many Han characters after cleaning (a page of real Chinese prose)"
+    )
     min_cjk_share: float = Field(0.2, description="drop (low_cjk) below this share of Han characters")
     max_removed_share: float = Field(0.8, description="drop (boilerplate) when line rules removed more than this")
     max_dup_line_frac: float = Field(0.3, description="drop (repetition) above this share of characters in repeated lines")
@@ -69,6 +78,9 @@ class QualityParams(StageParams):
     )
     max_dup_ngram_frac: dict[int, float] = Field(
         {10: 0.7}, description="drop (repetition) when repeated character n-grams cover more"
+    )
+    min_sentence_density: float = Field(
+        0.0, description="drop (no_sentences) below this many sentence ends (。！？!?) per 1,000 kept characters"
     )
     min_end_punct_share: float = Field(0.1, description="drop (no_sentences) below this share of lines ending in 。！？….?!")
     max_symbol_share: float = Field(0.1, description="drop (symbols) above this share of symbol characters")
@@ -120,6 +132,8 @@ class Quality(Stage):
                 nav_item_max_chars=params.nav_item_max_chars,
                 contact_max_other_chars=params.contact_max_other_chars,
                 max_line_repeats=params.max_line_repeats,
+                near_repeat_min_chars=params.near_repeat_min_chars,
+                near_repeat_share=params.near_repeat_share,
                 good_line_min_chars=params.good_line_min_chars,
                 good_line_min_han=params.good_line_min_han,
                 rules=frozenset(rules),
@@ -132,7 +146,7 @@ class Quality(Stage):
 
     def signal_names(self) -> list[str]:
         return [
-            "char_count", "cjk_share", "end_punct_share", "dup_line_frac", "dup_para_frac",
+            "char_count", "han_count", "cjk_share", "sentence_density", "end_punct_share", "dup_line_frac", "dup_para_frac",
             *(f"top_{n}gram_frac" for n in self.top_sizes), *(f"dup_{n}gram_frac" for n in self.dup_sizes),
             "symbol_share", "digit_share", "mojibake_ratio", "spam_density", "spam_line_share", "removed_share",
         ]  # fmt: skip
@@ -140,7 +154,7 @@ class Quality(Stage):
     def columns(self) -> dict[str, pa.DataType]:
         if not self.params.annotate:
             return {}
-        types = {name: pa.float32() for name in self.signal_names()} | {"char_count": pa.int32()}
+        types = {name: pa.float32() for name in self.signal_names()} | {name: pa.int32() for name in INTEGER_SIGNALS}
         return types | {"quality_reason": pa.string()}
 
     def __call__(self, batch: Batch) -> Batch:
@@ -200,6 +214,7 @@ class Quality(Stage):
             ("quality.spam", "spam_line_share", s["spam_line_share"] > p.max_spam_line_share, p.max_spam_line_share),
             ("quality.spam", "spam_density", s["spam_density"] > p.max_spam_density, p.max_spam_density),
             ("quality.too_short", "char_count", s["char_count"] < p.min_chars, p.min_chars),
+            ("quality.too_short", "han_count", s["han_count"] < p.min_han, p.min_han),
             ("quality.low_cjk", "cjk_share", s["cjk_share"] < p.min_cjk_share, p.min_cjk_share),
             ("quality.boilerplate", "removed_share", s["removed_share"] > p.max_removed_share, p.max_removed_share),
             ("quality.repetition", "dup_line_frac", s["dup_line_frac"] > p.max_dup_line_frac, p.max_dup_line_frac),
@@ -211,6 +226,10 @@ class Quality(Stage):
             *(
                 ("quality.repetition", f"dup_{n}gram_frac", s[f"dup_{n}gram_frac"] > limit, limit)
                 for n, limit in sorted(p.max_dup_ngram_frac.items())
+            ),
+            (
+                "quality.no_sentences", "sentence_density",
+                s["sentence_density"] < p.min_sentence_density, p.min_sentence_density,
             ),
             (
                 "quality.no_sentences", "end_punct_share",

@@ -34,7 +34,9 @@ from builder.stages.quality.tables import (
     end_punctuation_table,
     fold_table,
     from_code_points,
+    sentence_mark_table,
     separator_table,
+    RollingHash,
 )
 from builder.text.pii import PiiFinder, PiiSpan
 
@@ -68,6 +70,9 @@ LABEL_CHARS = 6
 SENTENCE_MIN_CHARS = 30
 # Lines that follow a title on article and shop pages: the short line above them is kept.
 TITLE_FOLLOWERS = ("metadata", "product")
+# Character n-gram size for near-repeated lines: long enough that shared phrases of one topic
+# (`数据库连接`) do not make a new sentence look like a copy.
+NEAR_REPEAT_NGRAM = 10
 BREADCRUMB_ROOTS = ("首页", "主页", "网站首页", "home", "当前位置:首页", "您的位置:首页")
 
 
@@ -79,6 +84,8 @@ class LineParams:
     nav_item_max_chars: int
     contact_max_other_chars: int
     max_line_repeats: int
+    near_repeat_min_chars: int
+    near_repeat_share: float
     good_line_min_chars: int
     good_line_min_han: int
     rules: frozenset[str]
@@ -122,6 +129,9 @@ class BatchLines:
         has_visible = self.visible > 0
         self.ends_sentence = np.zeros(self.n_lines, dtype=bool)
         self.ends_sentence[has_visible] = end_punctuation_table()[self.points[visible_at[last[has_visible]]]]
+        marks = sentence_mark_table()[self.points]
+        mark_runs = np.flatnonzero(marks & ~np.concatenate(([False], marks[:-1])))  # `？！` is one sentence end
+        self.sentence_marks = np.bincount(self.line_of_char[mark_runs], minlength=self.n_lines)
         separators_at = np.flatnonzero(separator_table()[self.points])
         self.separators = np.bincount(self.line_of_char[separators_at], minlength=self.n_lines)
         self.folded_lines = self.folded.split("\n")
@@ -262,20 +272,53 @@ class LineCleaner:
                 lines.rule[line] = "contact"
 
     def _repeats(self, lines: BatchLines) -> None:
+        """Copies of an earlier line of the same page go; the first copy stays.
+
+        Exact copies (folded, stripped) count against `max_line_repeats`. A long line also goes
+        when nearly all its character n-grams already stood in earlier kept lines of the page:
+        Q&A pages repeat an answer with other spacing or a few more words, and the page should
+        lose the copy, not be judged repetitive as a whole.
+        """
         if "repeat" not in self.params.rules:
             return
         candidates = np.flatnonzero((lines.rule == KEEP) & (lines.visible > 0))
         folded = lines.folded_lines
         keys = list(zip(lines.doc_of_line[candidates].tolist(), (folded[k].strip() for k in candidates.tolist())))
         repeated = {key for key, n in Counter(keys).items() if n > self.params.max_line_repeats}
-        if not repeated:
-            return
         first_seen = set()
         for line, key in zip(candidates.tolist(), keys):
             if key in repeated:
                 if key in first_seen:
                     lines.rule[line] = "repeat"
                 first_seen.add(key)
+        self._near_repeats(lines)
+
+    def _near_repeats(self, lines: BatchLines) -> None:
+        n = NEAR_REPEAT_NGRAM
+        kept = lines.rule == KEEP
+        long_lines = kept & (lines.visible >= self.params.near_repeat_min_chars)
+        docs_with_two = np.add.reduceat(long_lines.astype(np.int64), lines.first_line[:-1]) >= 2
+        if not docs_with_two.any():
+            return
+        # Visible characters of kept lines in documents that have two long lines to compare.
+        chars = (lines.classes < SPACE) & kept[lines.line_of_char] & docs_with_two[lines.doc_of_line[lines.line_of_char]]
+        at = np.flatnonzero(chars)
+        if len(at) < n:
+            return
+        line_of = lines.line_of_char[at]
+        hashes = RollingHash(lines.points[at]).ngrams(n)
+        start_line = line_of[: len(hashes)]
+        inside = start_line == line_of[n - 1 :]  # an n-gram never spans two lines
+        start_line, hashes = start_line[inside], hashes[inside]
+        keys = (lines.doc_of_line[start_line].astype(np.uint64) << np.uint64(32)) | hashes.astype(np.uint64)
+        order = np.argsort(keys, kind="stable")  # equal keys stay in line order: the first is the earliest
+        sorted_keys, sorted_lines = keys[order], start_line[order]
+        group_start = np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1]))
+        earliest = sorted_lines[group_start][np.cumsum(group_start) - 1]
+        seen_before = np.bincount(sorted_lines, weights=earliest < sorted_lines, minlength=lines.n_lines)
+        total = np.bincount(sorted_lines, minlength=lines.n_lines)
+        near = long_lines & (seen_before >= self.params.near_repeat_share * np.maximum(total, 1))
+        lines.rule[near] = "repeat"
 
     def _context(self, lines: BatchLines) -> None:
         """Remove runs of short lines that removed lines, not article text, surround.

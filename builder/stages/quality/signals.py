@@ -9,8 +9,7 @@ words, since Chinese has no spaces to count words by: `top_{n}gram_frac` is the 
 characters covered by the single most frequent n-gram (occurrences x n / characters), and
 `dup_{n}gram_frac` the share of characters inside some n-gram that occurs more than once.
 Whitespace is left out of the sequence. N-grams are 32-bit polynomial hashes taken from one
-prefix sum over the batch (`(H[i+n] - H[i]) * P^-i`, exact in wrapping uint32 arithmetic
-because P is odd; two of a document's few thousand n-grams collide with odds of about one
+prefix sum over the batch (`tables.RollingHash`); two of a document's few thousand n-grams collide with odds of about one
 in a million), then each document's repeated keys are found with a bincount and a sort of
 the few keys it leaves: no Python object per n-gram.
 """
@@ -19,23 +18,9 @@ from __future__ import annotations
 import numpy as np
 
 from builder.stages.quality.lines import KEEP, SPAM_RULE, BatchLines
-from builder.stages.quality.tables import DIGIT, HAN, SPACE, SYMBOL
+from builder.stages.quality.tables import DIGIT, HAN, SPACE, SYMBOL, RollingHash
 
-HASH_BASE = 0x9E3779B1  # odd, so invertible modulo 2**32
-HASH_BASE_INVERSE = pow(HASH_BASE, -1, 2**32)
-
-
-_POWERS: dict[int, np.ndarray] = {}
-
-
-def _powers(base: int, n: int) -> np.ndarray:
-    """base**0 .. base**(n-1) modulo 2**32, kept between batches (grown when a batch is longer)."""
-    if base not in _POWERS or len(_POWERS[base]) < n:
-        powers = np.full(max(n, 1 << 20), base, dtype=np.uint32)
-        powers[:1] = 1
-        _POWERS[base] = np.cumprod(powers, dtype=np.uint32)
-    return _POWERS[base][:n]
-
+INTEGER_SIGNALS = ("char_count", "han_count")
 
 def document_signals(
     lines: BatchLines, top_sizes: list[int], dup_sizes: list[int]
@@ -53,7 +38,9 @@ def document_signals(
     kept_lines = kept & (lines.visible > 0)
     signals = {
         "char_count": chars.astype(np.int32),
+        "han_count": kept_counts[:, HAN].astype(np.int32),
         "cjk_share": kept_counts[:, HAN] / safe_chars,
+        "sentence_density": 1000 * per_doc(lines.sentence_marks * kept) / safe_chars,
         "end_punct_share": per_doc(kept_lines & lines.ends_sentence) / np.maximum(per_doc(kept_lines), 1),
         "symbol_share": kept_counts[:, SYMBOL] / safe_chars,
         "digit_share": kept_counts[:, DIGIT] / safe_chars,
@@ -63,7 +50,7 @@ def document_signals(
     }
     signals["dup_line_frac"], signals["dup_para_frac"] = _duplicate_fractions(lines, kept, chars)
     signals.update(_ngram_repetition(lines, kept, chars, top_sizes, dup_sizes))
-    return {name: values if name == "char_count" else values.astype(np.float32) for name, values in signals.items()}
+    return {name: values if name in INTEGER_SIGNALS else values.astype(np.float32) for name, values in signals.items()}
 
 
 def _duplicate_fractions(lines: BatchLines, kept: np.ndarray, chars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -118,14 +105,8 @@ def _ngram_repetition(
     if not top_sizes and not dup_sizes:
         return out
     keep_char = kept[lines.line_of_char] & (lines.classes < SPACE)
-    points = lines.points[keep_char]
-    total = len(points)
-    prefix = np.zeros(total + 1, dtype=np.uint32)
-    np.cumsum(points * _powers(HASH_BASE, total), out=prefix[1:])
-    inverse_powers = _powers(HASH_BASE_INVERSE, total)
-    hashes = {}
-    for n in sorted(set(top_sizes) | set(dup_sizes)):
-        hashes[n] = (prefix[n:] - prefix[:-n]) * inverse_powers[: total - n + 1] if total >= n else prefix[:0]
+    rolling = RollingHash(lines.points[keep_char])
+    hashes = {n: rolling.ngrams(n) for n in sorted(set(top_sizes) | set(dup_sizes))}
     offsets = np.concatenate(([0], np.cumsum(chars))).tolist()
     for doc, length in enumerate(chars.tolist()):
         start = offsets[doc]

@@ -77,6 +77,20 @@ def end_punctuation_table() -> np.ndarray:
     return table
 
 
+# Marks that close a sentence wherever they stand, counted inside lines as well as at their
+# end: a one-line article is judged by its sentences, not by whether its last character is one
+# (`…[详细]`, a byline, a truncated `．．．`). The ellipsis and `.` are left out: teasers end in
+# them, and `.` sits inside numbers, versions and URLs.
+SENTENCE_MARKS = "。！？!?"
+
+
+@lru_cache(maxsize=1)
+def sentence_mark_table() -> np.ndarray:
+    table = np.zeros(0x110000, dtype=bool)
+    table[[ord(c) for c in SENTENCE_MARKS]] = True
+    return table
+
+
 @lru_cache(maxsize=1)
 def separator_table() -> np.ndarray:
     table = np.zeros(0x110000, dtype=bool)
@@ -94,3 +108,36 @@ def from_code_points(points: np.ndarray) -> str:
 
 def fold(text: str) -> str:
     return from_code_points(fold_table()[code_points(text)])
+
+
+HASH_BASE = 0x9E3779B1  # odd, so invertible modulo 2**32
+HASH_BASE_INVERSE = pow(HASH_BASE, -1, 2**32)
+_POWERS: dict[int, np.ndarray] = {}
+
+
+def _powers(base: int, n: int) -> np.ndarray:
+    """base**0 .. base**(n-1) modulo 2**32, kept between batches (grown when a batch is longer)."""
+    if base not in _POWERS or len(_POWERS[base]) < n:
+        powers = np.full(max(n, 1 << 20), base, dtype=np.uint32)
+        powers[:1] = 1
+        _POWERS[base] = np.cumprod(powers, dtype=np.uint32)
+    return _POWERS[base][:n]
+
+
+class RollingHash:
+    """32-bit polynomial hashes of every character n-gram of a code-point sequence.
+
+    One prefix sum serves every n: the n-gram at i is `(H[i+n] - H[i]) * P^-i`, exact in
+    wrapping uint32 arithmetic because P is odd. No Python object per n-gram.
+    """
+
+    def __init__(self, points: np.ndarray):
+        self.total = len(points)
+        self.prefix = np.zeros(self.total + 1, dtype=np.uint32)
+        np.cumsum(points * _powers(HASH_BASE, self.total), out=self.prefix[1:])
+
+    def ngrams(self, n: int) -> np.ndarray:
+        """Hash of the n-gram starting at each position 0 .. total - n."""
+        if self.total < n:
+            return self.prefix[:0]
+        return (self.prefix[n:] - self.prefix[:-n]) * _powers(HASH_BASE_INVERSE, self.total)[: self.total - n + 1]
