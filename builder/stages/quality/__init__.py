@@ -80,7 +80,13 @@ class QualityParams(StageParams):
         {10: 0.7}, description="drop (repetition) when repeated character n-grams cover more"
     )
     min_sentence_density: float = Field(
-        0.0, description="drop (no_sentences) below this many sentence ends (。！？!?) per 1,000 kept characters"
+        0.0,
+        ge=0,
+        description="drop (no_sentences) below this many sentence ends (。！？!?) per 1,000 kept characters, "
+        "unless clause marks reach min_clause_density",
+    )
+    min_clause_density: float = Field(
+        10.0, ge=0, description="clause marks (，,；;) per 1,000 characters that make a page without sentence ends prose"
     )
     min_end_punct_share: float = Field(0.1, description="drop (no_sentences) below this share of lines ending in 。！？….?!")
     max_symbol_share: float = Field(0.1, description="drop (symbols) above this share of symbol characters")
@@ -146,7 +152,7 @@ class Quality(Stage):
 
     def signal_names(self) -> list[str]:
         return [
-            "char_count", "han_count", "cjk_share", "sentence_density", "end_punct_share", "dup_line_frac", "dup_para_frac",
+            "char_count", "han_count", "cjk_share", "sentence_density", "clause_density", "end_punct_share", "dup_line_frac", "dup_para_frac",
             *(f"top_{n}gram_frac" for n in self.top_sizes), *(f"dup_{n}gram_frac" for n in self.dup_sizes),
             "symbol_share", "digit_share", "mojibake_ratio", "spam_density", "spam_line_share", "removed_share",
         ]  # fmt: skip
@@ -229,7 +235,8 @@ class Quality(Stage):
             ),
             (
                 "quality.no_sentences", "sentence_density",
-                s["sentence_density"] < p.min_sentence_density, p.min_sentence_density,
+                (s["sentence_density"] < p.min_sentence_density) & (s["clause_density"] < p.min_clause_density),
+                p.min_sentence_density,
             ),
             (
                 "quality.no_sentences", "end_punct_share",

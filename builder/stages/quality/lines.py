@@ -24,6 +24,7 @@ import numpy as np
 
 from builder.stages.quality.lexicon import SPAM, Lexicon
 from builder.stages.quality.tables import (
+    DIGIT,
     HAN,
     LETTER,
     N_CLASSES,
@@ -34,6 +35,7 @@ from builder.stages.quality.tables import (
     end_punctuation_table,
     fold_table,
     from_code_points,
+    clause_mark_table,
     sentence_mark_table,
     separator_table,
     RollingHash,
@@ -130,8 +132,16 @@ class BatchLines:
         self.ends_sentence = np.zeros(self.n_lines, dtype=bool)
         self.ends_sentence[has_visible] = end_punctuation_table()[self.points[visible_at[last[has_visible]]]]
         marks = sentence_mark_table()[self.points]
+        dots = np.flatnonzero(self.points[1:-1] == ord("."))
+        if len(dots):
+            after_han = classes[dots] == HAN
+            before_word = (classes[dots + 2] == LETTER) | (classes[dots + 2] == DIGIT)
+            marks[dots[after_han & ~before_word] + 1] = True
         mark_runs = np.flatnonzero(marks & ~np.concatenate(([False], marks[:-1])))  # `？！` is one sentence end
         self.sentence_marks = np.bincount(self.line_of_char[mark_runs], minlength=self.n_lines)
+        self.clause_marks = np.bincount(
+            self.line_of_char[np.flatnonzero(clause_mark_table()[self.points])], minlength=self.n_lines
+        )
         separators_at = np.flatnonzero(separator_table()[self.points])
         self.separators = np.bincount(self.line_of_char[separators_at], minlength=self.n_lines)
         self.folded_lines = self.folded.split("\n")

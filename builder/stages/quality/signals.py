@@ -41,6 +41,7 @@ def document_signals(
         "han_count": kept_counts[:, HAN].astype(np.int32),
         "cjk_share": kept_counts[:, HAN] / safe_chars,
         "sentence_density": 1000 * per_doc(lines.sentence_marks * kept) / safe_chars,
+        "clause_density": 1000 * per_doc(lines.clause_marks * kept) / safe_chars,
         "end_punct_share": per_doc(kept_lines & lines.ends_sentence) / np.maximum(per_doc(kept_lines), 1),
         "symbol_share": kept_counts[:, SYMBOL] / safe_chars,
         "digit_share": kept_counts[:, DIGIT] / safe_chars,

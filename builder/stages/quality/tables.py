@@ -79,15 +79,25 @@ def end_punctuation_table() -> np.ndarray:
 
 # Marks that close a sentence wherever they stand, counted inside lines as well as at their
 # end: a one-line article is judged by its sentences, not by whether its last character is one
-# (`…[详细]`, a byline, a truncated `．．．`). The ellipsis and `.` are left out: teasers end in
-# them, and `.` sits inside numbers, versions and URLs.
+# (`…[详细]`, a byline, a truncated `．．．`). The ellipsis is left out (teasers end in it), and
+# `.` counts only right after a Han character and before no letter or digit (`基因重组.`), since it
+# also sits inside numbers, versions and URLs. Clause marks tell long comma-spliced answers from
+# lists of titles, which have neither.
 SENTENCE_MARKS = "。！？!?"
+CLAUSE_MARKS = "，,；;"
 
 
 @lru_cache(maxsize=1)
 def sentence_mark_table() -> np.ndarray:
     table = np.zeros(0x110000, dtype=bool)
     table[[ord(c) for c in SENTENCE_MARKS]] = True
+    return table
+
+
+@lru_cache(maxsize=1)
+def clause_mark_table() -> np.ndarray:
+    table = np.zeros(0x110000, dtype=bool)
+    table[[ord(c) for c in CLAUSE_MARKS]] = True
     return table
 
 
