@@ -75,6 +75,7 @@ TITLE_FOLLOWERS = ("metadata", "product")
 # Character n-gram size for near-repeated lines: long enough that shared phrases of one topic
 # (`数据库连接`) do not make a new sentence look like a copy.
 NEAR_REPEAT_NGRAM = 10
+HALF_WIDTH_MARKS = np.array([ord(c) for c in "?!."], dtype=np.uint32)
 BREADCRUMB_ROOTS = ("首页", "主页", "网站首页", "home", "当前位置:首页", "您的位置:首页")
 
 
@@ -132,11 +133,14 @@ class BatchLines:
         self.ends_sentence = np.zeros(self.n_lines, dtype=bool)
         self.ends_sentence[has_visible] = end_punctuation_table()[self.points[visible_at[last[has_visible]]]]
         marks = sentence_mark_table()[self.points]
-        dots = np.flatnonzero(self.points[1:-1] == ord("."))
-        if len(dots):
-            after_han = classes[dots] == HAN
-            before_word = (classes[dots + 2] == LETTER) | (classes[dots + 2] == DIGIT)
-            marks[dots[after_han & ~before_word] + 1] = True
+        # Half-width marks end a sentence only before a space, a non-Latin character or the end:
+        # `?cè` is a lost character of mojibake, `3.5` and `a.b` are not sentence ends.
+        ascii_marks = np.flatnonzero(np.isin(self.points[:-1], HALF_WIDTH_MARKS))
+        before_word = (classes[ascii_marks + 1] == LETTER) | (classes[ascii_marks + 1] == DIGIT)
+        marks[ascii_marks[before_word]] = False
+        dots = ascii_marks[~before_word]
+        dots = dots[(self.points[dots] == ord(".")) & (dots > 0)]
+        marks[dots[classes[dots - 1] == HAN]] = True
         mark_runs = np.flatnonzero(marks & ~np.concatenate(([False], marks[:-1])))  # `？！` is one sentence end
         self.sentence_marks = np.bincount(self.line_of_char[mark_runs], minlength=self.n_lines)
         self.clause_marks = np.bincount(
@@ -341,7 +345,7 @@ class LineCleaner:
         removed lines or the document's edge enclose it, or good text ends above and removed
         lines follow (a footer's section links). A line whose removed lines below include a
         `metadata` or `product` line (an article's byline, a shop's price and cart buttons)
-        is the title.
+        is the title. A Chinese line with a sentence or clause mark is never removed by context.
         Documents without any good line are left to the document-level rules.
         """
         p = self.params
@@ -349,6 +353,9 @@ class LineCleaner:
         removed = lines.rule != KEEP
         state = np.where(removed, "R", np.where(good, "G", "S"))
         state[lines.visible == 0] = ""
+        # A short sentence or clause (`我该怎么办呀?`, a reply's last words) is text, not chrome:
+        # on real pages these were most of what the rule removed wrongly.
+        punctuated = ((lines.sentence_marks > 0) | (lines.clause_marks > 0)) & (lines.han >= 4)
         for doc in range(len(lines.texts)):
             first, last = lines.first_line[doc], lines.first_line[doc + 1]
             states = state[first:last]
@@ -368,7 +375,7 @@ class LineCleaner:
                 below = seq[j] if j < len(seq) else "edge"
                 for position in range(i, j):
                     line = visible[position]
-                    if _heads_title_block(lines, visible, seq, position):
+                    if punctuated[line] or _heads_title_block(lines, visible, seq, position):
                         continue
                     if below == "G":
                         drop = False
