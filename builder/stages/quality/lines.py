@@ -40,6 +40,7 @@ from builder.stages.quality.tables import (
     separator_table,
     RollingHash,
 )
+from builder.stages.quality.shapes import line_shape
 from builder.text.pii import PiiFinder, PiiSpan
 
 KEEP, SPAM_RULE, CONTEXT_RULE = "", "spam", "context"
@@ -75,6 +76,7 @@ TITLE_FOLLOWERS = ("metadata", "product")
 # Character n-gram size for near-repeated lines: long enough that shared phrases of one topic
 # (`数据库连接`) do not make a new sentence look like a copy.
 NEAR_REPEAT_NGRAM = 10
+CHROME_SHAPE_MAX_CHARS = 300  # teasers quote a paragraph's opening; longer lines are text
 HALF_WIDTH_MARKS = np.array([ord(c) for c in "?!."], dtype=np.uint32)
 BREADCRUMB_ROOTS = ("首页", "主页", "网站首页", "home", "当前位置:首页", "您的位置:首页")
 
@@ -172,6 +174,7 @@ class LineCleaner:
         self._scan_lexicon(lines)
         self._line_patterns(lines)
         self._scan_pii(lines)
+        self._chrome_shapes(lines)
         self._shapes(lines)
         self._contact(lines)
         if "symbols" in self.params.rules:
@@ -259,6 +262,14 @@ class LineCleaner:
                 windows.append([start, end, line])
         for start, end, line in windows:
             lines.pii[line].extend(self.pii.finditer(folded, start, end))
+
+    def _chrome_shapes(self, lines: BatchLines) -> None:
+        """Bylines, teasers, title and field lists (`shapes.py`): lines with no sentence of their own."""
+        candidates = np.flatnonzero((lines.rule == KEEP) & (lines.visible >= 4) & (lines.visible <= CHROME_SHAPE_MAX_CHARS))
+        for line in candidates.tolist():
+            rule = line_shape(lines.folded_lines[line].strip())
+            if rule in self.params.rules:
+                lines.rule[line] = rule
 
     def _shapes(self, lines: BatchLines) -> None:
         """Breadcrumbs (`a > b > c`), bars (`a | b | c`) and button rows (`回复 引用 举报`)."""
@@ -353,6 +364,7 @@ class LineCleaner:
         removed = lines.rule != KEEP
         state = np.where(removed, "R", np.where(good, "G", "S"))
         state[lines.visible == 0] = ""
+        state[lines.rule == "repeat"] = ""  # a copy says nothing about its neighbours (a title repeated below it)
         # A short sentence or clause (`我该怎么办呀?`, a reply's last words) is text, not chrome:
         # on real pages these were most of what the rule removed wrongly.
         punctuated = ((lines.sentence_marks > 0) | (lines.clause_marks > 0)) & (lines.han >= 4)
