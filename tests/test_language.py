@@ -127,7 +127,7 @@ def test_drop_other_paragraphs_removes_japanese_and_korean_lines_only():
 
 
 def test_document_rule_share_of_text_in_zh_lines():
-    text = TRADITIONAL_ARTICLE + "\n" + (ABSTRACT + " ") * 2
+    text = TRADITIONAL_ARTICLE + "\n" + (ABSTRACT + " ") * 4  # English weighs one per word: 124 against 70 Han
     assert run([text], min_zh_share=0.3)["lang"] == ["zh"]
     strict = run([text], min_zh_share=0.9)
     assert strict["lang"] == ["en"] and strict.drops[0].reason == "language.not_kept"

@@ -28,10 +28,10 @@ from builder.stages.base import Batch, Stage, StageParams
 from builder.text import script as scripts
 from builder.text.script import script_counts, script_evidence, script_from_evidence
 
-# A Chinese character carries about as much text as three letters of an alphabetic
-# language (a translated sentence is roughly three times longer in English letters than
-# in Chinese characters), so alphabetic letters weigh a third of a CJK character.
-LETTERS_PER_CJK_CHARACTER = 3.0
+# A word of an alphabetic language carries about as much as a Chinese word, which is one to
+# two characters: a word weighs one CJK character. (Letters, three to a character, made a
+# page of long English titles outweigh the Chinese notice quoting them.)
+CJK_CHARACTERS_PER_WORD = 1.0
 # Share of a line's CJK characters that must be kana (or Japanese-only kanji) / Hangul for
 # that script to decide. Chinese never needs either, and stray ones (GBK mojibake of UTF-8
 # yields a few kana, a quoted Korean name) stay well under it; Japanese prose runs at
@@ -55,7 +55,7 @@ class LanguageParams(StageParams):
         ge=0,
         le=1,
         description="A document is zh when its zh lines hold at least this share of its text "
-        "(CJK characters, alphabetic letters counted three to a character).",
+        "(CJK characters, alphabetic words counted one to a character).",
     )
     drop_other_paragraphs: bool = Field(
         False, description="In a kept document, remove the lines in languages not in `keep`."
@@ -75,22 +75,30 @@ def _detector_factory(seed: int) -> DetectorFactory:
     return factory
 
 
-def _line_labels(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Label code and weight (CJK characters + letters / 3) for every line."""
+def _line_labels(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Label code, weight and undecided remainder of every line.
+
+    CJK characters weigh one each and alphabetic text one per word: a Chinese notice quoting
+    long English titles stays Chinese, which counting letters (long words, ~5 a word) lost.
+    A line with Han and no kana or Hangul evidence is zh for its CJK characters; the words
+    beside them (a bilingual line, inline code) are left undecided rather than handing the
+    whole line to the detector. Lines without CJK are undecided as a whole.
+    """
     han = counts[:, scripts.HAN_CLASSES].sum(axis=1)
     kana, hangul = counts[:, scripts.KANA], counts[:, scripts.HANGUL]
     japanese = kana + counts[:, scripts.HAN_JAPANESE]
     cjk = han + kana + hangul
-    alphabetic = counts[:, scripts.LATIN] + counts[:, scripts.OTHER_LETTER]
-    weight = cjk + alphabetic / LETTERS_PER_CJK_CHARACTER
+    words = counts[:, scripts.WORDS] * CJK_CHARACTERS_PER_WORD
     threshold = DECIDING_SCRIPT_SHARE * cjk
     korean = (hangul > 0) & (hangul >= threshold) & (hangul >= japanese)
     is_japanese = (japanese > 0) & (japanese >= threshold)
-    script_decides = (cjk > 0) & (cjk * LETTERS_PER_CJK_CHARACTER >= alphabetic)
     labels = np.select(
-        [weight == 0, ~script_decides, korean, is_japanese], [UND, UNDECIDED, KO, JA], default=ZH
+        [(cjk == 0) & (words == 0), cjk == 0, korean, is_japanese], [UND, UNDECIDED, KO, JA], default=ZH
     )
-    return labels, weight
+    mixed_zh = labels == ZH
+    weights = np.where(mixed_zh, cjk, cjk + words).astype(np.float64)
+    remainder = np.where(mixed_zh, words, 0).astype(np.float64)
+    return labels, weights, remainder
 
 
 def _evenly_spaced_sample(text: str, budget: int, pieces: int = 4) -> str:
@@ -146,7 +154,7 @@ class Language(Stage):
         rows = list(batch.live_rows())
         texts = list(batch["text"])
         counts, lines_per_text = script_counts([texts[row] for row in rows])
-        labels, weights = _line_labels(counts)
+        labels, weights, remainders = _line_labels(counts)
         first_line = np.concatenate(([0], np.cumsum(lines_per_text)))
 
         langs: list[str | None] = [None] * len(batch)
@@ -156,12 +164,15 @@ class Language(Stage):
             lines = slice(first_line[position], first_line[position + 1])
             line_labels, line_weights, line_counts = labels[lines], weights[lines], counts[lines]
             weight_by_label = np.bincount(line_labels, weights=line_weights, minlength=5)
+            weight_by_label[UNDECIDED] += remainders[lines].sum()
             total = weight_by_label.sum()
             undecided = line_labels == UNDECIDED
+            # The detector also reads zh lines whose words were left undecided (bilingual lines).
+            to_detect = undecided | (remainders[lines] > 0)
             certain_zh = total > 0 and weight_by_label[ZH] >= params.min_zh_share * total
             detected = None
-            if undecided.any() and (not certain_zh or params.drop_other_paragraphs):
-                detected = self.detect_undecided(texts[row], undecided, line_counts[undecided])
+            if to_detect.any() and (not certain_zh or params.drop_other_paragraphs):
+                detected = self.detect_undecided(texts[row], to_detect, line_counts[to_detect])
                 batch.count("language.detector_runs")
             lang, score = self.decide(weight_by_label, total, detected)
             zh_lines = line_labels == ZH

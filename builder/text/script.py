@@ -97,6 +97,7 @@ JAPANESE_ONLY_KANJI_RE = _class_re(JAPANESE_ONLY_KANJI)
 # pass gives both the language evidence and the Hans/Hant/Japanese evidence.
 NON_LETTER, HAN_SHARED, HAN_SIMPLIFIED, HAN_TRADITIONAL, HAN_JAPANESE, KANA, HANGUL, LATIN, OTHER_LETTER = range(9)
 SCRIPT_CLASS_COUNT = 9
+WORDS = SCRIPT_CLASS_COUNT  # the column after the classes: runs of alphabetic letters
 HAN_CLASSES = [HAN_SHARED, HAN_SIMPLIFIED, HAN_TRADITIONAL, HAN_JAPANESE]
 _LETTER_RE = re.compile(r"[^\W\d_]")
 _TABLE_END = 0x323B0  # past the last CJK extension block; higher code points are not letters we count
@@ -132,15 +133,21 @@ def script_counts(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     Returns `(counts, lines_per_text)`: `counts[i, c]` is the number of characters of class
     `c` on line `i`, lines numbered across all texts in order (split on "\n", so a text
     with k newlines has k + 1 lines); `lines_per_text[j]` says how many rows text j owns.
+    The extra column `WORDS` counts runs of alphabetic letters (words), so that languages
+    written with spaces can be weighed by words rather than letters.
     """
     lines_per_text = np.fromiter((t.count("\n") + 1 for t in texts), dtype=np.int64, count=len(texts))
     code_points = np.frombuffer("\n".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     classes = SCRIPT_CLASS_TABLE[np.minimum(code_points, _TABLE_END)]
     line_of_char = np.cumsum(code_points == 10)
     line_count = int(lines_per_text.sum())
-    counts = np.bincount(
+    counts = np.zeros((line_count, SCRIPT_CLASS_COUNT + 1), dtype=np.int64)
+    counts[:, :SCRIPT_CLASS_COUNT] = np.bincount(
         line_of_char * SCRIPT_CLASS_COUNT + classes, minlength=line_count * SCRIPT_CLASS_COUNT
     ).reshape(line_count, SCRIPT_CLASS_COUNT)
+    alphabetic = (classes == LATIN) | (classes == OTHER_LETTER)
+    word_starts = alphabetic & ~np.concatenate(([False], alphabetic[:-1]))
+    counts[:, WORDS] = np.bincount(line_of_char[word_starts], minlength=line_count)
     return counts, lines_per_text
 
 
