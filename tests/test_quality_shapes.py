@@ -48,3 +48,17 @@ def test_field_lists_are_product_or_profile_chrome():
     assert shape("屏幕尺寸:6.1英寸 电池容量:4000mAh 运行内存:8GB 机身存储:256GB") == "product"
     assert shape("积分 1520 帖子 338 精华 2 注册时间 2015-6-1") == "product"
     assert shape("五花肉500克 生姜3片 料酒2勺 冰糖20克") is None
+
+
+def test_a_keyword_salad_block_appended_to_an_article_goes_and_the_article_stays():
+    from builder.stages import Batch
+    from builder.stages.quality import Quality, QualityParams
+    from tests.test_quality_stage import ARTICLE
+
+    terms = ["夏日冰饮做法", "手机壳定制", "二手车估价", "考研英语真题", "家常红烧肉", "装修效果图", "宠物狗品种"]
+    salad = " ".join(terms[i % len(terms)] + str(i) for i in range(300))
+    text = ARTICLE + "\n" + "相关搜索：" + salad
+    out = Quality(QualityParams())(Batch({"id": ["a"], "text": [text]}))
+    assert not out.drops
+    assert out["text"][0].startswith(ARTICLE) and "宠物狗品种" not in out["text"][0]
+    assert out.counters["quality.lines_removed.keywords"] == 1

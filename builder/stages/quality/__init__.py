@@ -18,12 +18,13 @@ from pydantic import Field, field_validator
 from builder.stages import register
 from builder.stages.base import Batch, Stage, StageParams
 from builder.stages.quality.lexicon import BUILTIN_SPAM_CATEGORIES, Lexicon, read_boilerplate_keywords
-from builder.stages.quality.lines import CONTEXT_RULE, KEEP, SPAM_RULE, BatchLines, LineCleaner, LineParams
+from builder.stages.quality.lines import CONTEXT_RULE, KEEP, KEYWORDS_RULE, SPAM_RULE, BatchLines, LineCleaner, LineParams
+from builder.stages.quality.shapes import isolate_keyword_runs
 from builder.stages.quality.signals import INTEGER_SIGNALS, document_signals
 from builder.stages.quality.tables import char_class_table, end_punctuation_table, fold_table, separator_table
 from builder.text.pii import PII_TYPES, PiiFinder, redact
 
-SHAPE_RULES = ("breadcrumb", "nav", "contact", "symbols", "repeat", CONTEXT_RULE)
+SHAPE_RULES = (KEYWORDS_RULE, "breadcrumb", "nav", "contact", "symbols", "repeat", CONTEXT_RULE)
 LINE_RULES = tuple(
     dict.fromkeys([SPAM_RULE, *(k.rule for k in read_boilerplate_keywords()), *SHAPE_RULES])
 )
@@ -164,9 +165,11 @@ class Quality(Stage):
         return types | {"quality_reason": pa.string()}
 
     def __call__(self, batch: Batch) -> Batch:
-        texts = batch["text"]
+        originals = texts = batch["text"]
         if not texts:
             return batch
+        if KEYWORDS_RULE in self.params.line_rules:
+            texts = [isolate_keyword_runs(text) for text in texts]
         lines = self.clean_lines(texts)
         signals = document_signals(lines, self.top_sizes, self.dup_sizes)
         changed = np.add.reduceat(lines.rule != KEEP, lines.first_line[:-1]) > 0
@@ -184,7 +187,7 @@ class Quality(Stage):
             else:
                 kept_docs.add(doc)
         self._count(batch, lines, kept_docs)
-        batch["text"] = [cleaned[doc] if doc not in batch.drops else text for doc, text in enumerate(texts)]
+        batch["text"] = [cleaned[doc] if doc not in batch.drops else text for doc, text in enumerate(originals)]
         if self.params.annotate:
             for name in self.signal_names():
                 batch[name] = signals[name].tolist()

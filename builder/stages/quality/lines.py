@@ -43,7 +43,7 @@ from builder.stages.quality.tables import (
 from builder.stages.quality.shapes import line_shape
 from builder.text.pii import PiiFinder, PiiSpan
 
-KEEP, SPAM_RULE, CONTEXT_RULE = "", "spam", "context"
+KEEP, SPAM_RULE, CONTEXT_RULE, KEYWORDS_RULE = "", "spam", "context", "keywords"
 # Items of a keyword list: split on separators and spaces (not on commas: prose has them).
 KEYWORD_ITEMS_RE = re.compile(r"[|/·•>»›→丨_\s]+")
 NAV_ITEMS_RE = re.compile(r"\s*[|/·•丨]\s*")
@@ -265,7 +265,7 @@ class LineCleaner:
 
     def _chrome_shapes(self, lines: BatchLines) -> None:
         """Bylines, teasers, title and field lists (`shapes.py`): lines with no sentence of their own."""
-        candidates = np.flatnonzero((lines.rule == KEEP) & (lines.visible >= 4) & (lines.visible <= CHROME_SHAPE_MAX_CHARS))
+        candidates = np.flatnonzero((lines.rule == KEEP) & (lines.visible >= 4) & ((lines.visible <= CHROME_SHAPE_MAX_CHARS) | (lines.separators + lines.counts[:, SPACE] >= 11)))
         for line in candidates.tolist():
             rule = line_shape(lines.folded_lines[line].strip())
             if rule in self.params.rules:

@@ -6,6 +6,10 @@ the furniture of real Chinese pages: forum post headers (`pywepe 04-26 08:54 等
 "more" teasers (`…的歌曲是什么?2017年的央视春晚...更多 2017-01-27`), lists of related titles
 separated by spaces (`产妇能吃紫菜吗 产妇能吃海带吗 产妇能吃蘑菇吗`), and spec or profile
 fields (`屏幕尺寸:5.8英寸 后置摄像头:1200万像素 …`, `积分 1789 精华 0 注册时间 2011-6-25`).
+
+Keyword salad (hundreds of unrelated search terms separated by spaces, appended to a real
+page as one giant line) is cut out of its line first (`isolate_keyword_runs`), so that the run
+is judged as a line of its own and the page around it is judged without it.
 """
 from __future__ import annotations
 
@@ -30,12 +34,49 @@ FIELD_RE = re.compile(r"[^\s:]{1,12}:\s*[^\s:]{1,24}")
 WORD_NUMBER_RE = re.compile(r"[^\W\d_]{1,6}\s+[-+]?\d[\d,.]*")  # `积分 1789`, not `花椒40克`
 
 
+# Twelve or more short space-separated items with no punctuation at all between them.
+KEYWORD_ITEM = r"[^\s,;.!?，；。！？、:：]{1,16}"
+KEYWORD_RUN_RE = re.compile(r"(?:%s[ \t\u3000]+){11,}%s" % (KEYWORD_ITEM, KEYWORD_ITEM))
+KEYWORD_RUN_MIN_LINE_CHARS = 300
+
+
+def isolate_keyword_runs(text: str) -> str:
+    """Put every keyword-salad run of a long line on a line of its own (other text unchanged)."""
+    if text.count(" ") < 11 or max(map(len, text.split("\n"))) < KEYWORD_RUN_MIN_LINE_CHARS:
+        return text
+    out: list[str] = []
+    for line in text.split("\n"):
+        if len(line) < KEYWORD_RUN_MIN_LINE_CHARS:
+            out.append(line)
+            continue
+        position = 0
+        for run in KEYWORD_RUN_RE.finditer(line):
+            if not _mostly_han_items(run.group()):
+                continue
+            before = line[position : run.start()].rstrip()
+            if before:
+                out.append(before)
+            out.append(run.group())
+            position = run.end()
+        rest = line[position:].lstrip() if position else line
+        if rest or not position:
+            out.append(rest)
+    return "\n".join(out)
+
+
+def _mostly_han_items(run: str) -> bool:
+    items = run.split()
+    return sum(bool(HAN_RE.search(item)) for item in items) * 2 >= len(items)
+
+
 def line_shape(text: str) -> str | None:
     """The removal rule a chrome-shaped line stands for, or None for a line of text."""
     if ("…" in text or "..." in text) and TEASER_RE.search(text):
         return "pagination"  # a teaser quotes prose, commas and all
     if not text or CLAUSE_OR_STOP_RE.search(text):
         return None
+    if KEYWORD_RUN_RE.fullmatch(text) and _mostly_han_items(text):
+        return "keywords"  # lines.KEYWORDS_RULE
     if _is_dated_byline(text):
         return "metadata"
     if _is_field_list(text):

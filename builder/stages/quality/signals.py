@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from builder.stages.quality.lines import KEEP, SPAM_RULE, BatchLines
+from builder.stages.quality.lines import KEEP, KEYWORDS_RULE, SPAM_RULE, BatchLines
 from builder.stages.quality.tables import DIGIT, HAN, SPACE, SYMBOL, RollingHash
 
 INTEGER_SIGNALS = ("char_count", "han_count")
@@ -31,7 +31,9 @@ def document_signals(
     def per_doc(values: np.ndarray) -> np.ndarray:
         return np.add.reduceat(values, starts)
 
-    visible_in = per_doc(lines.visible)
+    # A keyword-salad block cut out of a line (`shapes.isolate_keyword_runs`) was never the page's
+    # text: it does not count towards what line removal took from the page.
+    visible_in = per_doc(lines.visible * (lines.rule != KEYWORDS_RULE))
     kept_counts = per_doc(lines.counts * kept[:, None])
     chars = kept_counts[:, :SPACE].sum(axis=1)
     safe_chars = np.maximum(chars, 1)
@@ -46,7 +48,8 @@ def document_signals(
         "symbol_share": kept_counts[:, SYMBOL] / safe_chars,
         "digit_share": kept_counts[:, DIGIT] / safe_chars,
         "spam_density": 1000 * per_doc(lines.spam_hits * kept) / safe_chars,
-        "spam_line_share": per_doc(lines.visible * (lines.rule == SPAM_RULE)) / np.maximum(visible_in, 1),
+        # By lines, not characters: one giant block of keywords appended to a real page is one line.
+        "spam_line_share": per_doc(lines.rule == SPAM_RULE) / np.maximum(per_doc(lines.visible > 0), 1),
         "removed_share": (visible_in - chars) / np.maximum(visible_in, 1),
     }
     signals["dup_line_frac"], signals["dup_para_frac"] = _duplicate_fractions(lines, kept, chars)
