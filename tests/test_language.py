@@ -221,3 +221,15 @@ def test_deterministic_across_runs_and_worker_processes():
         in_workers = pool.map(label_in_fresh_process, [DETERMINISM_TEXTS, DETERMINISM_TEXTS, DETERMINISM_TEXTS[::-1]])
     assert in_workers[0] == here and in_workers[1] == here
     assert in_workers[2][:-1] == here[:-1][::-1]
+
+
+def test_bilingual_lines_count_their_han_for_zh_and_english_by_words():
+    # Proverb lists and notices quoting long English titles: every line mixes both.
+    lines = [
+        "1. Practice makes perfect. 熟能生巧，多练习总会进步。",
+        "2. Knowledge advances by steps and not by leaps. 知识只能循序渐进，不能跃进。",
+        "3. Internationalization and standardization requirements. 国际化与标准化的要求必须同时满足。",
+        "4. A good medicine tastes bitter. 良药苦口利于病，忠言逆耳利于行。",
+    ]
+    batch = run(["\n".join(lines)])
+    assert batch["lang"] == ["zh"] and not batch.drops

@@ -165,3 +165,23 @@ def test_headings_before_the_body_stay_after_a_spam_line(stage):
 
 def test_short_footer_sentence_is_boilerplate_even_with_a_comma(stage):
     assert rule_of_line(stage, "本站部分内容来源于网络，如有侵权请联系删除。") == "copyright"
+
+
+def test_a_near_copy_of_an_earlier_answer_goes_and_the_page_stays():
+    answer = "建议先把路由器断电重启，等待两分钟后再连接；如果还是不行，可以登录管理页面检查拨号设置是否正确。"
+    copy = "\u3000\u3000" + answer.replace("，", ", ").replace("；", "; ")  # re-posted with other spacing and widths
+    other = "另外也可以打电话给宽带运营商的客服，让他们远程检测一下线路，一般半小时内就能查出问题所在。"
+    stage = Quality(QualityParams(max_line_repeats=2))
+    assert rules_of(stage, "\n".join([answer, other, copy])) == ["", "", "repeat"]
+    batch = stage(Batch({"id": ["qa"], "text": ["\n".join([answer, other, copy])]}))
+    assert not batch.drops and batch["text"][0] == answer + "\n" + other
+
+
+def test_a_title_repeated_below_itself_does_not_pull_it_into_context(stage):
+    text = "\n".join(["来源：本站原创　作者：李明", "社区食堂开进老旧小区", "社区食堂开进老旧小区", BODY, OTHER_BODY])
+    assert rules_of(stage, text)[1] == ""
+
+
+def test_short_sentences_between_removed_lines_stay(stage):
+    text = "\n".join([BODY, "网站首页 | 新闻中心 | 联系我们", "这到底该怎么办呢？", "返回顶部", OTHER_BODY])
+    assert rules_of(stage, text) == ["", "nav", "", "nav", ""]

@@ -14,6 +14,7 @@ from builder.stages import STAGES, Batch
 from builder.stages.quality import Quality, QualityParams
 from builder.stages.quality.lines import LineCleaner
 from builder.stages.quality.signals import document_signals
+from builder.text.chars import count_han
 
 ARTICLE = (
     "清晨六点，巷子口的面馆已经热气腾腾。老板老周把碱面在沸水里烫上几秒，捞起沥干，浇上芝麻酱、萝卜丁和葱花。\n"
@@ -145,3 +146,28 @@ def test_a_first_batch_with_nothing_left_after_line_removal_is_dropped_not_an_er
     batch = Batch({"id": ["digits"], "text": ["1234567890" * 100], "_source": ["s:1"], "mojibake_ratio": [0.0]})
     out = stage(batch)
     assert out.drops[0].reason.startswith("quality.")
+
+
+def test_sentences_are_counted_inside_lines_not_by_the_last_character():
+    params = QualityParams(min_sentence_density=2, min_end_punct_share=0.0)
+    one_line = ARTICLE.replace("\n", "") + "[详细]"  # one line that ends in a link marker, not a 。
+    comma_spliced = (
+        "我觉得还是要看你自己的情况，如果预算充足，可以直接买新款，屏幕和续航都好一些，"
+        "要是平时只是刷刷网页看看视频，旧款的性价比其实也不错，二手市场上九成新的价格只有一半左右，"
+        "买之前记得查一下电池健康度，再让卖家把购买凭证发给你，看个人喜好吧"
+    )
+    titles = "\n".join(
+        ["春季养生食谱推荐", "十大旅游城市排行", "新手如何选购相机", "家庭理财入门指南", "周末亲子活动好去处",
+         "夏季防晒霜测评合集", "考研复习时间规划表", "二手房交易流程详解", "宠物猫日常护理要点",
+         "自驾游必备物品清单", "办公室久坐伤腰怎么办", "冬季进补的五个误区"]
+    )  # fmt: skip
+    batch = run(params, {"one_line": one_line, "comma_spliced": comma_spliced, "titles": titles})
+    reasons = {batch["id"][row]: drop.reason for row, drop in batch.drops.items()}
+    assert reasons == {"titles": "quality.no_sentences"}
+
+
+def test_too_short_counts_han_characters_after_cleaning():
+    params = QualityParams(min_chars=1, min_han=100)
+    short = "这个问题我也遇到过，重启一下就好了。"
+    batch = run(params, {"article": ARTICLE, "short": short})
+    assert {batch["id"][row]: drop.detail for row, drop in batch.drops.items()} == {"short": f"han_count={count_han(short)} (limit 100)"}

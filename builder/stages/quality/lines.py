@@ -331,7 +331,7 @@ class LineCleaner:
         if len(at) < n:
             return
         line_of = lines.line_of_char[at]
-        hashes = RollingHash(lines.points[at]).ngrams(n)
+        hashes = RollingHash(lines.folded_points[at]).ngrams(n)  # folded: a copy with other widths is a copy
         start_line = line_of[: len(hashes)]
         inside = start_line == line_of[n - 1 :]  # an n-gram never spans two lines
         start_line, hashes = start_line[inside], hashes[inside]
