@@ -387,7 +387,8 @@ class LineCleaner:
                 below = seq[j] if j < len(seq) else "edge"
                 for position in range(i, j):
                     line = visible[position]
-                    if punctuated[line] or _heads_title_block(lines, visible, seq, position):
+                    enclosed = above == "R" and below == "R"  # a headline between bylines: a teaser list
+                    if (punctuated[line] and not enclosed) or _heads_title_block(lines, visible, seq, position):
                         continue
                     if below == "G":
                         drop = False
