@@ -171,3 +171,12 @@ def test_too_short_counts_han_characters_after_cleaning():
     short = "这个问题我也遇到过，重启一下就好了。"
     batch = run(params, {"article": ARTICLE, "short": short})
     assert {batch["id"][row]: drop.detail for row, drop in batch.drops.items()} == {"short": f"han_count={count_han(short)} (limit 100)"}
+
+
+def test_a_caption_repeated_inside_one_long_line_goes_and_the_article_stays():
+    caption = "2023年8月10日，志愿者在社区广场为老人义务理发，现场秩序井然。（记者摄）"
+    text = ARTICLE.replace("\n", "") + caption * 4
+    batch = run(QualityParams(), {"news": text})
+    assert not batch.drops
+    assert batch["text"][0] == ARTICLE.replace("\n", "") + caption
+    assert batch.counters["quality.sentences_removed.repeat"] == 3

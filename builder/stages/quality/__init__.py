@@ -19,6 +19,7 @@ from builder.stages import register
 from builder.stages.base import Batch, Stage, StageParams
 from builder.stages.quality.lexicon import BUILTIN_SPAM_CATEGORIES, Lexicon, read_boilerplate_keywords
 from builder.stages.quality.lines import CONTEXT_RULE, KEEP, KEYWORDS_RULE, SPAM_RULE, BatchLines, LineCleaner, LineParams
+from builder.stages.quality.sentences import drop_repeated_sentences
 from builder.stages.quality.shapes import isolate_keyword_runs
 from builder.stages.quality.signals import INTEGER_SIGNALS, document_signals
 from builder.stages.quality.tables import char_class_table, end_punctuation_table, fold_table, separator_table
@@ -81,7 +82,7 @@ class QualityParams(StageParams):
         {10: 0.7}, description="drop (repetition) when repeated character n-grams cover more"
     )
     min_sentence_density: float = Field(
-        0.0,
+        2.0,
         ge=0,
         description="drop (no_sentences) below this many sentence ends (。！？!?) per 1,000 kept characters, "
         "unless clause marks reach min_clause_density",
@@ -89,7 +90,9 @@ class QualityParams(StageParams):
     min_clause_density: float = Field(
         10.0, ge=0, description="clause marks (，,；;) per 1,000 characters that make a page without sentence ends prose"
     )
-    min_end_punct_share: float = Field(0.1, description="drop (no_sentences) below this share of lines ending in 。！？….?!")
+    min_end_punct_share: float = Field(
+        0.0, description="drop (no_sentences) below this share of lines ending in 。！？….?! (off: one-line articles)"
+    )
     max_symbol_share: float = Field(0.1, description="drop (symbols) above this share of symbol characters")
     max_digit_share: float = Field(0.3, description="drop (digits) above this share of digits")
     max_mojibake_ratio: float = Field(0.1, description="drop (mojibake) above this mojibake_ratio (from normalize)")
@@ -170,6 +173,8 @@ class Quality(Stage):
             return batch
         if KEYWORDS_RULE in self.params.line_rules:
             texts = [isolate_keyword_runs(text) for text in texts]
+        if "repeat" in self.params.line_rules:
+            texts = self._without_repeated_sentences(batch, texts)
         lines = self.clean_lines(texts)
         signals = document_signals(lines, self.top_sizes, self.dup_sizes)
         changed = np.add.reduceat(lines.rule != KEEP, lines.first_line[:-1]) > 0
@@ -193,6 +198,15 @@ class Quality(Stage):
                 batch[name] = signals[name].tolist()
             batch["quality_reason"] = [reason for reason, _ in reasons]
         return batch
+
+    @staticmethod
+    def _without_repeated_sentences(batch: Batch, texts: list[str]) -> list[str]:
+        out = []
+        for text in texts:
+            text, removed = drop_repeated_sentences(text)
+            batch.count("quality.sentences_removed.repeat", removed)
+            out.append(text)
+        return out
 
     def _assemble(self, lines: BatchLines, doc: int) -> str:
         """The document without its removed lines, PII redacted; blank lines never pile up."""
