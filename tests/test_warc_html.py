@@ -16,9 +16,9 @@ import pytest
 
 from builder.io.html import decode_page, extract_page, meta_charset
 from builder.runner import Build
-from builder.config import load_config
+from builder.config import ConfigError, load_config
 from builder.text.decode import canonical_charset
-from conftest import SHARED, run_cli, write_config
+from conftest import SHARED, write_config
 
 ARTICLE_TITLE = "城市公园改造完成，市民周末踏青"
 ARTICLE_PARAGRAPHS = [
@@ -240,7 +240,7 @@ def test_html_folder_takes_the_url_from_canonical_or_og_url(tmp_path):
     assert "warc_record_id" not in got["a.html"]
 
 
-def test_extract_full_from_the_command_line_and_worker_count_does_not_change_bytes(tmp_path):
+def test_extract_full_keeps_every_block_and_worker_count_does_not_change_bytes(tmp_path):
     path = warc_file(tmp_path / "in" / "crawl.warc.gz", mixed_crawl())
     shards = []
     for workers in (1, 2):
@@ -253,8 +253,9 @@ def test_extract_full_from_the_command_line_and_worker_count_does_not_change_byt
 
 def test_a_bad_extract_value_names_the_line(tmp_path):
     config = write_config(tmp_path / "c.yaml", [tmp_path], fmt="warc", extra="  extract: article\n")
-    done = run_cli("--config", str(config))
-    assert done.returncode == 2 and "c.yaml:6" in done.stderr and "input.extract" in done.stderr, done.stderr
+    with pytest.raises(ConfigError) as error:
+        load_config(config)
+    assert "c.yaml:6" in str(error.value) and "input.extract" in str(error.value)
 
 
 @pytest.mark.parametrize(
