@@ -37,6 +37,7 @@ META_SNIFF_BYTES = 16_384
 # Judging a Chinese codec by its common characters needs a sample, not the whole page.
 SHARE_SAMPLE_CHARS = 200_000
 HTML_START_RE = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.IGNORECASE | re.DOTALL)
+LINE_EDGE_RE = re.compile(r"[^\S\n]*\n[^\S\n]*")  # whitespace around a line break, the break kept
 BLANK_RUN_RE = re.compile(r"\n{3,}")
 
 
@@ -177,23 +178,18 @@ def extract_page(html: str, mode: ExtractMode = "main") -> ExtractedPage:
 
 
 def tidy_lines(text: str) -> str:
-    lines = "\n".join(line.strip() for line in text.split("\n"))
-    return BLANK_RUN_RE.sub("\n\n", lines).strip()
+    """Strip each line (ideographic spaces too) and keep at most one blank line between blocks."""
+    return BLANK_RUN_RE.sub("\n\n", LINE_EDGE_RE.sub("\n", text)).strip()
 
 
 def page_url(tree: HTMLTree) -> str | None:
     document = tree.document
     if document is None:
         return None
-    for link in document.query_selector_all("link[rel]"):
-        if "canonical" in (link.getattr("rel") or "").lower().split():
-            href = (link.getattr("href") or "").strip()
-            if href:
-                return href
-    for meta in document.query_selector_all("meta[property]"):
-        if (meta.getattr("property") or "").strip().lower() == "og:url":
-            content = (meta.getattr("content") or "").strip()
-            if content:
-                return content
-    return None
-
+    link = document.query_selector('link[rel~="canonical" i][href]')
+    href = (link.getattr("href") or "").strip() if link is not None else ""
+    if href:
+        return href
+    meta = document.query_selector('meta[property="og:url" i][content]')
+    content = (meta.getattr("content") or "").strip() if meta is not None else ""
+    return content or None
