@@ -266,6 +266,8 @@ def test_a_bad_extract_value_names_the_line(tmp_path):
         (b"<meta charset=utf-16>plain ascii", None, ("utf-8", "detected")),  # UTF-16 without a BOM is a lie
         ("<meta charset='x-unknown-9'>中文".encode("utf-8"), None, ("utf-8", "detected")),
         (b"\xef\xbb\xbf" + "中文".encode("utf-8"), "utf-8", ("utf-8", "http")),
+        ("公园里的古树".encode("utf-8") * 1000 + "树".encode("utf-8")[:2], "utf-8", ("utf-8", "http")),  # cut mid-character
+        ("公园里的古树".encode("gbk") * 1000, "utf-8", ("gb18030", "detected")),  # GBK labelled UTF-8
     ],
 )
 def test_declarations_the_bytes_contradict_are_not_believed(data, http, expected):

@@ -36,6 +36,8 @@ META_CHARSET_RE = re.compile(
 META_SNIFF_BYTES = 16_384
 # Judging a Chinese codec by its common characters needs a sample, not the whole page.
 SHARE_SAMPLE_CHARS = 200_000
+# A declared UTF-8 page is still believed with one broken sequence per this many bytes.
+UTF8_BYTES_PER_ERROR = 10_000
 HTML_START_RE = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.IGNORECASE | re.DOTALL)
 LINE_EDGE_RE = re.compile(r"[^\S\n]*\n[^\S\n]*")  # whitespace around a line break, the break kept
 BLANK_RUN_RE = re.compile(r"\n{3,}")
@@ -115,7 +117,9 @@ def _believe(page: _Bytes, declared: str) -> tuple[str, str] | None:
     if page.bom and _family(page.bom) != _family(charset):
         return None
     if charset == "utf-8":
-        return (page.utf8, "utf-8") if page.utf8 is not None else None
+        if page.utf8 is not None:
+            return page.utf8, "utf-8"
+        return (text, "utf-8") if (text := _mostly_utf8(page.data)) is not None else None
     if page.non_ascii_utf8():
         return None  # Chinese in valid UTF-8 is UTF-8, whatever the page says
     text = _strict(page.data, charset)
@@ -130,6 +134,15 @@ def _believe(page: _Bytes, declared: str) -> tuple[str, str] | None:
         if common_share(text[:SHARE_SAMPLE_CHARS]) < MIN_COMMON_SHARE <= _chinese_share(page.data, other):
             return None
     return text, charset
+
+
+def _mostly_utf8(data: bytes) -> str | None:
+    """UTF-8 with a few broken sequences (a page cut mid-character, one bad byte): decoded with U+FFFD
+    for them, so a declared UTF-8 page is not handed to detection; a page in another charset breaks
+    at nearly every non-ASCII character and stays refused."""
+    text = data.decode("utf-8", errors="replace")
+    broken = text.count("\ufffd") - data.count("\ufffd".encode())
+    return text.removeprefix("\ufeff") if broken <= max(1, len(data) // UTF8_BYTES_PER_ERROR) else None
 
 
 def _chinese_share(data: bytes, codec: str) -> float:

@@ -109,7 +109,7 @@ def read_html_file(path: Path, name: str, size: int, mode: ExtractMode, max_doc_
     if size > limit:
         yield _problem(stats, PageProblem(0, name, "input.too_long", f"{name}: {size:,} bytes > {limit:,} (input.max_doc_chars × 4)"))
         return
-    response = Response(0, name, None, None, None, path.read_bytes())
+    response = Response(0, None, None, None, None, path.read_bytes())
     yield _page(stats, response, name, mode, warc=False)
 
 
@@ -119,7 +119,7 @@ def _problem(stats: SourceStats, problem: PageProblem) -> PageProblem:
 
 
 def _page(stats: SourceStats, response: Response, name: str, mode: ExtractMode, warc: bool) -> Page | PageProblem:
-    where = f"{name}:{response.offset}"
+    where = f"{name}:{response.offset}" if warc else name
     try:
         decoded = decode_page(response.payload, response.http_charset)
     except UndecodableBytes as err:
@@ -133,7 +133,7 @@ def _page(stats: SourceStats, response: Response, name: str, mode: ExtractMode, 
         stats.declarations_not_believed[source] += 1
     return Page(
         offset=response.offset,
-        id=response.record_id,
+        id=response.record_id or where,  # a record without WARC-Record-ID is named by file and offset
         text=extracted.text,
         url=response.url or extracted.url,
         fetch_date=response.date,

@@ -32,7 +32,7 @@ class Response:
     """An HTTP 200 HTML response, payload read."""
 
     offset: int
-    record_id: str
+    record_id: str | None
     url: str | None
     date: str | None
     http_charset: str | None
@@ -132,7 +132,7 @@ def _item(record, max_payload_bytes: int) -> WarcItem:
     if not mime and not looks_like_html(payload):
         return Skipped(offset, "http.not_html")
     date = headers.get("WARC-Date")
-    return Response(offset, record_id or f"offset:{offset}", url, date, charset_from_content_type(content_type), payload)
+    return Response(offset, record_id, url, date, charset_from_content_type(content_type), payload)
 
 
 def _type_name(record_type) -> str:
