@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from html import unescape
 from typing import Literal
 
 from resiliparse.extract.html2text import extract_plain_text
@@ -36,6 +37,10 @@ META_CHARSET_RE = re.compile(
 META_SNIFF_BYTES = 16_384
 # Judging a Chinese codec by its common characters needs a sample, not the whole page.
 SHARE_SAMPLE_CHARS = 200_000
+# <link> and <meta> tags, and their attributes (quoted or not), for the canonical url.
+HEAD_TAG_RE = re.compile(r"<(link|meta)\b[^>]*>", re.IGNORECASE)
+ATTR_RE = re.compile(r"""([A-Za-z:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
+URL_SNIFF_CHARS = 200_000
 # A declared UTF-8 page is still believed with one broken sequence per this many bytes.
 UTF8_BYTES_PER_ERROR = 10_000
 HTML_START_RE = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.IGNORECASE | re.DOTALL)
@@ -180,14 +185,16 @@ class ExtractedPage:
     url: str | None  # <link rel=canonical>, else og:url
 
 
-def extract_page(html: str, mode: ExtractMode = "main") -> ExtractedPage:
-    """Text of a decoded page, one block per line, paragraphs separated by one blank line."""
+def extract_page(html: str, mode: ExtractMode = "main", find_url: bool = True) -> ExtractedPage:
+    """Text of a decoded page, one block per line, paragraphs separated by one blank line.
+
+    `find_url=False` when the url is known already (a WARC record's target)."""
     tree = HTMLTree.parse(html)
     text = extract_plain_text(
         tree, preserve_formatting=True, main_content=mode == "main", hidden_elements=mode == "main",
         list_bullets=False, alt_texts=False, links=False, form_fields=False, noscript=False,
     )
-    return ExtractedPage(tidy_lines(text), page_url(tree))
+    return ExtractedPage(tidy_lines(text), page_url(html) if find_url else None)
 
 
 def tidy_lines(text: str) -> str:
@@ -195,14 +202,20 @@ def tidy_lines(text: str) -> str:
     return BLANK_RUN_RE.sub("\n\n", LINE_EDGE_RE.sub("\n", text)).strip()
 
 
-def page_url(tree: HTMLTree) -> str | None:
-    document = tree.document
-    if document is None:
-        return None
-    link = document.query_selector('link[rel~="canonical" i][href]')
-    href = (link.getattr("href") or "").strip() if link is not None else ""
-    if href:
-        return href
-    meta = document.query_selector('meta[property="og:url" i][content]')
-    content = (meta.getattr("content") or "").strip() if meta is not None else ""
-    return content or None
+def page_url(html: str) -> str | None:
+    """`<link rel=canonical href>`, else `<meta property=og:url content>`, from the page's head.
+
+    A regular expression over the head's tags, not a CSS query on the tree: the query costs a fifth
+    of the extraction time, and both tags belong in the head."""
+    canonical = og_url = None
+    for match in HEAD_TAG_RE.finditer(html, 0, URL_SNIFF_CHARS):
+        attrs = _attributes(match.group(0))
+        if match.group(1).lower() == "link" and canonical is None and "canonical" in attrs.get("rel", "").lower().split():
+            canonical = unescape(attrs.get("href", "")).strip() or None
+        elif match.group(1).lower() == "meta" and og_url is None and attrs.get("property", "").strip().lower() == "og:url":
+            og_url = unescape(attrs.get("content", "")).strip() or None
+    return canonical or og_url
+
+
+def _attributes(tag: str) -> dict[str, str]:
+    return {name.lower(): double or single or bare for name, double, single, bare in ATTR_RE.findall(tag)}

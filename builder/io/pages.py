@@ -125,7 +125,7 @@ def _page(stats: SourceStats, response: Response, name: str, mode: ExtractMode, 
     except UndecodableBytes as err:
         return _problem(stats, PageProblem(response.offset, response.record_id, "input.undecodable", f"{where}: {err}"))
     try:
-        extracted = extract_page(decoded.text, mode)
+        extracted = extract_page(decoded.text, mode, find_url=response.url is None)
     except Exception as err:  # a parser failure on one page must not stop the crawl; it is quarantined with its error
         return _problem(stats, PageProblem(response.offset, response.record_id, "input.unparseable_html", f"{where}: {type(err).__name__}: {err}"))
     stats.charset_sources[decoded.source] += 1
