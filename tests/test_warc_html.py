@@ -171,6 +171,15 @@ def test_main_keeps_the_article_and_full_keeps_every_block(tmp_path):
     assert "\n\n" in main and "\n\n\n" not in main  # paragraphs separated by one blank line
 
 
+def test_main_leaves_out_related_article_blocks_but_never_a_whole_body():
+    teaser = "相关阅读：另一座城市的公园改造也在进行中，市民可以在官方网站上查看具体的施工进度和开放时间安排。"
+    html = SIMPLIFIED.replace("<aside", f'<div class="xiangguan-list"><p>{teaser}</p></div><aside')
+    assert teaser not in extract_page(html, "main").text
+    assert teaser in extract_page(html, "full").text.splitlines()
+    body_named_related = SIMPLIFIED.replace("<body>", '<body class="single has-related-posts">')
+    assert ARTICLE_PARAGRAPHS[0] in extract_page(body_named_related, "main").text
+
+
 @pytest.mark.parametrize("compress", ["none", "record", "file"])
 def test_a_broken_record_is_quarantined_with_its_offset_and_the_rest_is_read(tmp_path, compress):
     good = [warc_record("response", f"https://ok.example.cn/{i}", http_block("200 OK", "text/html; charset=utf-8", SIMPLIFIED.replace("城市", f"第{i}城").encode()), i, version="1.0")
