@@ -76,7 +76,10 @@ def run_phase(phase: str, path: Path) -> dict:
             payload += len(record.reader.read())
             documents += 1
     elif phase == "warcio":
-        from warcio.archiveiterator import ArchiveIterator
+        try:
+            from warcio.archiveiterator import ArchiveIterator
+        except ImportError:
+            return {"phase": phase, "skipped": "warcio is not installed (pip install warcio to compare)"}
 
         with open(path, "rb") as handle:
             for record in ArchiveIterator(handle):
@@ -131,6 +134,9 @@ def main() -> int:
                 print(f"{phase}: failed\n{done.stderr}", file=sys.stderr)
                 return 1
             r = json.loads(done.stdout)
+            if "skipped" in r:
+                print(f"{phase:10s} skipped: {r['skipped']}")
+                continue
             print(f"{phase:10s} {r['documents']:8,d} {r['payload_mb']:8.0f} {r['seconds']:7.1f} {r['mb_s']:6.1f} {r['cpu_seconds']:7.1f}"
                   f" {r['cpu_mb_s']:8.1f} {r['docs_s']:10.0f} {r['peak_rss_mb']:11.0f}")
             print(f"load average now {os.getloadavg()[0]:.1f}", file=sys.stderr)
