@@ -31,7 +31,10 @@ class InputConfig(Model):
     """Relative paths here and in `publish.root` are relative to the working directory."""
 
     paths: list[str] = Field(min_length=1, description="Files, folders or globs; expanded in sorted order.")
-    format: Literal["jsonl", "parquet", "text", "datasets"] = "jsonl"
+    format: Literal["jsonl", "parquet", "text", "datasets", "warc", "html"] = "jsonl"
+    extract: Literal["main", "full"] = Field(
+        "main", description="`warc`/`html`: `main` keeps the page's main content, `full` every visible text block (as a WET file)."
+    )
     text_field: str = "text"
     id_field: str | None = "id"
     url_field: str | None = "url"

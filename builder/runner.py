@@ -110,6 +110,8 @@ class Build:
             "quarantined": dict(sorted(quarantined.items())),
             "empty_files": self.reader.empty_files,
         }
+        if self.reader.sources is not None:
+            report["sources"] = self.reader.sources.as_dict()
         return BuildResult(None, report, dry_run=True)
 
     # -- full build ----------------------------------------------------------------
@@ -242,6 +244,8 @@ class Build:
         report = self.funnel.as_dict()
         report["input"]["files"] = len(self.files)
         report["empty_files"] = self.reader.empty_files
+        if self.reader.sources is not None:
+            report["sources"] = self.reader.sources.as_dict()
         report["counters"] = dict(sorted(self.counters.items()))
         report["stages"] = [
             {

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from builder.config import InputConfig
+from builder.io.pages import PageProblem, SourceStats, read_html_file, read_warc_file
 from builder.io.writers import sha256_files
 from builder.text.decode import UndecodableBytes, decode_bytes
 
@@ -26,7 +27,10 @@ EXTENSIONS = {
     "jsonl": (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".json.zst", ".ndjson"),
     "parquet": (".parquet",),
     "text": (".txt", ".text", ".htm", ".html"),
+    "warc": (".warc", ".warc.gz"),
+    "html": (".html", ".htm"),
 }
+PAGE_FORMATS = ("warc", "html")  # crawled pages: charset from the source, text extracted while reading
 BATCH_MAX_CHARS = 16_000_000
 LONE_SURROGATE_RE = re.compile("[\ud800-\udfff]")  # JSON escapes can smuggle these in
 SURROGATE_ESCAPE_RE = re.compile(rb"\\u[dD][89a-fA-F]")  # cheap pre-check on the raw line
@@ -111,9 +115,13 @@ class DocumentReader:
         self.batch_size = batch_size
         self.limit = limit
         self.empty_files: list[str] = []
+        self.sources = SourceStats() if config.format in PAGE_FORMATS else None
 
     def column_names(self) -> list[str]:
         names = ["id", "text"]
+        if self.config.format in PAGE_FORMATS:
+            names += ["url", "fetch_date", "charset", "charset_source"] + (["warc_record_id"] if self.config.format == "warc" else [])
+            return names + ["_source"]
         if self.config.url_field:
             names.append("url")
         if self.config.format == "text":
@@ -147,7 +155,8 @@ class DocumentReader:
         return SourceBatch({name: [] for name in self.column_names()})
 
     def _read_file(self, file: InputFile) -> Iterator[dict | Quarantined]:
-        reader = {"jsonl": self._read_jsonl, "parquet": self._read_parquet, "text": self._read_text, "datasets": self._read_datasets}
+        reader = {"jsonl": self._read_jsonl, "parquet": self._read_parquet, "text": self._read_text, "datasets": self._read_datasets,
+                  "warc": self._read_pages, "html": self._read_pages}
         try:
             yield from reader[self.config.format](file)
         except (OSError, EOFError, pa.ArrowException, ValueError) as err:
@@ -240,6 +249,28 @@ class DocumentReader:
             for text, doc_id, url in zip(texts, ids, urls):
                 yield self._document(file, position, text, doc_id, url)
                 position += 1
+
+    def _read_pages(self, file: InputFile) -> Iterator[dict | Quarantined]:
+        warc = self.config.format == "warc"
+        if warc:
+            pages = read_warc_file(file.path, file.name, self.config.extract, self.config.max_doc_chars, self.sources)
+        else:
+            pages = read_html_file(file.path, file.name, file.size, self.config.extract, self.config.max_doc_chars, self.sources)
+        for page in pages:
+            source = f"{file.name}:{page.offset}"
+            if isinstance(page, PageProblem):
+                yield Quarantined(page.id or source, source, page.reason, page.error)
+                continue
+            doc = self._document(file, page.offset, page.text, page.id, None)
+            if isinstance(doc, dict):
+                self.sources.add_extracted(page.url)
+                doc.pop("url", None)
+                doc.pop("_source")
+                doc.update(page.columns(warc))
+                doc["_source"] = source
+            else:
+                self.sources.quarantined[doc.reason] += 1
+            yield doc
 
     def _read_text(self, file: InputFile) -> Iterator[dict | Quarantined]:
         source = f"{file.name}:0"
