@@ -25,7 +25,7 @@ from builder.engines import ENGINES
 from builder.io.readers import DocumentReader, InputFile, SourceBatch, expand_inputs, fingerprint
 from builder.io.sample import sample_batches
 from builder.io.writers import ShardInfo, ShardWriter
-from builder.pipeline import REJECTED_COLUMNS, ProcessedBatch, SegmentTask, StageStats
+from builder.pipeline import REJECTED_COLUMNS, REMOVED_LINE_COLUMNS, ProcessedBatch, SegmentTask, StageStats
 from builder.progress import SegmentBar, SegmentProgress, Spinner
 from builder.publish import PublishError
 from builder.publish.changelog import same_config
@@ -176,6 +176,8 @@ class Build:
         self.seed = seed
         self.progress_log: list[SegmentProgress] = []
         self._positions: deque[int] = deque()  # reader byte position after each batch handed to the engine
+        self._removed_writer: ShardWriter | None = None  # lines stages removed from documents: the run's audit trail
+        self._removed_dir: Path | None = None
         self.files: list[InputFile] = expand_inputs(config.input)
         self.reader = DocumentReader(config.input, self.files, config.executor.batch_size, limit)
         self.engine = ENGINES[config.executor.type](config.executor.workers)
@@ -209,8 +211,11 @@ class Build:
         release.check_new()
         with release.staging() as staging:
             rejected_writer = ShardWriter(staging.run_dir / "rejected", "rejected", REJECTED_SCHEMA, 256 * MB, 64 * MB)
+            self._removed_dir = staging.run_dir / "removed_lines"
             shards = self._run_segments(staging, rejected_writer)
             rejected_shards = rejected_writer.close()
+            if self._removed_writer is not None:
+                self._removed_writer.close()
             self.funnel.check()
             refuse_empty(self.config, self.funnel.input_documents, self.funnel.kept_documents, self.funnel.dropped,
                          self.funnel.quarantined, self.funnel.copies_of_published)
@@ -228,8 +233,11 @@ class Build:
             self._sampled, seen = sample_batches(self.reader.batches(), self.sample, self.seed, self.config.executor.batch_size)
         with LocalRelease(Path(self.config.publish.root), self.config.name, "sample").staging() as staging:
             rejected_writer = ShardWriter(staging.run_dir / "rejected", "rejected", REJECTED_SCHEMA, 256 * MB, 64 * MB)
+            self._removed_dir = staging.run_dir / "removed_lines"
             self._run_segments(staging, rejected_writer)
             rejected_writer.close()
+            if self._removed_writer is not None:
+                self._removed_writer.close()
             self.funnel.check()
             report = self._report(time.perf_counter() - started)
             report["sample"] = {"documents": self.funnel.input_documents, "of": seen, "seed": self.seed}
@@ -238,6 +246,8 @@ class Build:
             target.parent.mkdir(parents=True, exist_ok=True)
             os.rename(staging.version_dir, target)
             os.rename(staging.run_dir / "rejected", target / "rejected")
+            if self._removed_dir.is_dir():
+                os.rename(self._removed_dir, target / "removed_lines")
             write_json(target / "report.json", report)
         return BuildResult(None, report, sample_dir=target)
 
@@ -368,6 +378,10 @@ class Build:
         for name, stats in result.stage_stats.items():
             self.stage_stats.setdefault(name, StageStats()).add(stats)
         self._write_rejected(result.rejected, rejected_writer)
+        if result.removed_lines["id"]:
+            if self._removed_writer is None:  # only runs whose stages remove lines get the folder
+                self._removed_writer = ShardWriter(self._removed_dir, "removed_lines", REMOVED_LINES_SCHEMA, 256 * MB, 64 * MB)
+            self._removed_writer.write(pa.table(result.removed_lines, schema=REMOVED_LINES_SCHEMA))
 
     def _write_rejected(self, rejected: dict[str, list], rejected_writer: ShardWriter) -> None:
         if rejected["id"]:
@@ -399,6 +413,7 @@ class Build:
 
 
 REJECTED_SCHEMA = pa.schema([(name, pa.string()) for name in REJECTED_COLUMNS])
+REMOVED_LINES_SCHEMA = pa.schema([(name, pa.string()) for name in REMOVED_LINE_COLUMNS])
 
 
 def _extend_schema(schema: pa.Schema, columns: dict[str, pa.DataType]) -> pa.Schema:
