@@ -194,3 +194,112 @@ def test_verify_notices_a_changed_report_card_or_chart(tmp_path, corpus, capsys,
     path.write_bytes(path.read_bytes() + b" ")
     code, out, _ = cli(capsys, "verify", str(result.version_dir))
     assert code == 3 and name in out
+
+
+# -- the new commands, through the real CLI ----------------------------------------------------
+
+NAV = "首页 | 新闻 | 财经 | 科技 | 体育 | 娱乐"
+QUALITY_DEDUP = "  - type: normalize\n  - type: quality\n  - type: dedup\n"
+
+
+def _near_copy(text: str) -> str:
+    return text[:30] + "另" + text[31:]
+
+
+@pytest.fixture
+def audited(tmp_path) -> Path:
+    records = [{"id": f"doc-{i}", "text": text} for i, text in enumerate(ARTICLES)]
+    records.append({"id": "near-0", "text": _near_copy(ARTICLES[0])})
+    records.append({"id": "with-nav", "text": NAV + "\n" + ARTICLES[4] + "\n" + ARTICLES[5]})
+    source = write_jsonl(tmp_path / "in" / "audited.jsonl", records)
+    return write_config(tmp_path / "c.yaml", [source], stages=QUALITY_DEDUP)
+
+
+def test_sample_runs_the_stages_into_a_scratch_folder_and_never_publishes(tmp_path, capsys):
+    from conftest import REPO
+
+    config = str(REPO / "configs" / "zh.yaml")
+    out = tmp_path / "out"
+    code, stdout, err = cli(capsys, "--config", config, "--output", str(out), "--sample", "40", "--workers", "1")
+    assert code == 0, err
+    assert "sample of 40 of 291 documents (seed 0)" in stdout and "nothing was published" in stdout
+    assert [p.name for p in (out / "zh-web").iterdir() if not p.name.startswith(".")] == ["samples"]
+    folder = out / "zh-web" / "samples" / "sample-40-seed-0"
+    report = json.loads((folder / "report.json").read_text())
+    kept = sum(1 for _ in folder.glob("data/*.parquet"))
+    assert report["sample"] == {"documents": 40, "of": 291, "seed": 0} and kept
+    accounted = report["kept"]["documents"] + sum(v["documents"] for b in ("dropped", "quarantined") for v in report[b].values())
+    assert accounted == 40
+    first = (folder / "report.json").read_text()
+    assert cli(capsys, "--config", config, "--output", str(out), "--sample", "40", "--workers", "2", "-q")[0] == 0
+    again = json.loads((folder / "report.json").read_text())
+    assert {k: again[k] for k in ("kept", "dropped", "quarantined")} == {k: report[k] for k in ("kept", "dropped", "quarantined")}
+    assert cli(capsys, "--config", config, "--output", str(out), "--sample", "40", "--seed", "1", "-q")[0] == 0
+    assert (out / "zh-web" / "samples" / "sample-40-seed-1" / "report.json").read_text() != first
+
+
+def test_inspect_shows_near_pairs_side_by_side_and_the_lines_quality_removed(tmp_path, audited, capsys):
+    assert cli(capsys, "--config", str(audited), "-q")[0] == 0
+    version = tmp_path / "out" / "test-set" / "v1.0.0"
+    code, out, err = cli(capsys, "inspect", str(version), "--reason", "dedup.near")
+    assert code == 0, err
+    assert "near-0  [dropped dedup.near]" in out and "doc-0 (Jaccard ~" in out
+    assert "removed: near-0" in out and "kept: doc-0" in out and "│" in out
+    code, out, _ = cli(capsys, "inspect", str(version), "--id", "with-nav")
+    assert code == 0 and "[kept]" in out and "lines removed by quality (1):" in out and NAV in out
+    code, out, _ = cli(capsys, "inspect", str(version), "--n", "1")
+    assert "== kept: 7 document(s), showing 1" in out and "== dedup.near: 1 document(s), showing 1" in out
+    code, _, err = cli(capsys, "inspect", str(version), "--reason", "quality.spamm")
+    assert code == 2 and "reasons here:" in err
+
+
+def test_stages_lists_every_parameter_and_the_schema_validates_the_flagship(tmp_path, capsys):
+    import jsonschema
+    import yaml
+
+    from builder.stages import STAGES
+    from conftest import REPO
+
+    code, out, _ = cli(capsys, "stages")
+    assert code == 0
+    for name, stage in STAGES.items():
+        assert f"\n{name}" in out
+        for key in stage.Params.model_fields:
+            assert f"  {key} " in out, key
+    schema_path = tmp_path / "schema.json"
+    assert cli(capsys, "stages", "--schema", str(schema_path))[0] == 0
+    schema = json.loads(schema_path.read_text())
+    jsonschema.validate(yaml.safe_load((REPO / "configs" / "zh.yaml").read_text()), schema)
+    broken = yaml.safe_load((REPO / "configs" / "zh.yaml").read_text())
+    broken["stages"][3]["thresold"] = 0.8
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
+
+
+def test_init_writes_the_flagship_recipe_and_never_over_a_file(tmp_path, capsys):
+    from conftest import REPO
+
+    code, out, _ = cli(capsys, "init", str(tmp_path / "new"))
+    written = tmp_path / "new" / "zh.yaml"
+    assert code == 0 and f"--config {written} --sample 2000" in out
+    assert written.read_bytes() == (REPO / "configs" / "zh.yaml").read_bytes()
+    assert load_config(written).name == "zh-web"
+    code, _, err = cli(capsys, "init", str(tmp_path / "new"))
+    assert code == 2 and "already exists" in err
+
+
+def test_workers_flag_log_file_and_tool_version(tmp_path, corpus, capsys):
+    from importlib import metadata
+
+    config = write_config(tmp_path / "c.yaml", [corpus])
+    code, _, err = cli(capsys, "--config", str(config), "--workers", "0")
+    assert code == 2 and err.startswith("error: --workers 0:")
+    log_file = tmp_path / "run.log"
+    code, _, err = cli(capsys, "--config", str(config), "--workers", "2", "-q", "--log-file", str(log_file))
+    assert code == 0, err
+    assert json.loads((tmp_path / "out" / "test-set" / "v1.0.0" / "report.json").read_text())["workers"] == 2
+    assert "builder: reading 1 input file" in log_file.read_text() and "reading" not in err
+    assert cli(capsys, "version")[1].strip() == f"zh-corpus-builder {metadata.version('zh-corpus-builder')}"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["-V"])
+    assert exit_info.value.code == 0 and capsys.readouterr().out.strip() == f"zh-corpus-builder {metadata.version('zh-corpus-builder')}"
