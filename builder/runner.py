@@ -133,9 +133,13 @@ def refuse_empty(config: BuilderConfig, total: int, kept: int | None, dropped: d
     if kept:
         return
     dropped_documents = sum(d for d, _ in dropped.values())
-    if copies_of_published and sum(copies_of_published.values()) == total:
+    if copies_of_published:  # nothing kept, and what reached dedup was already published
+        copies = sum(copies_of_published.values())
         versions = ", ".join(sorted(copies_of_published))
-        raise NothingToPublish(f"not published: all {total:,} documents are copies of {versions}: nothing new to release")
+        if copies == total:
+            raise NothingToPublish(f"not published: all {total:,} documents are copies of {versions}: nothing new to release")
+        raise NothingToPublish(f"not published: all {copies:,} documents that passed the other stages are copies of {versions} "
+                               f"(the other {total - copies:,} were dropped or quarantined as before): nothing new to release")
     everything = {**{r: [v[0], 0] for r, v in dropped.items()}, **{r: [v, 0] for r, v in counts.items()}}
     raise NothingToPublish(f"not published: no document was kept ({dropped_documents:,} dropped, {sum(counts.values()):,} "
                            f"quarantined); the largest cause: {_cause(everything, total, config)}")
