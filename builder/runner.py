@@ -107,7 +107,7 @@ def _cause(counts: dict[str, list[int]] | Counter, total: int, config: BuilderCo
     """`reason for N of M documents: hint` for the largest reason."""
     reason, entry = max(counts.items(), key=lambda item: (item[1][0] if isinstance(item[1], list) else item[1], item[0]))
     count = entry[0] if isinstance(entry, list) else entry
-    hint = _HINTS.get(reason, "")
+    hint = _HINTS.get(reason, "") if 2 * count > total else ""  # a hint only for the cause of most of the input
     hint = f": {hint.format(text_field=config.input.text_field, format=config.input.format)}" if hint else ""
     return f"{reason} for {count:,} of {total:,} documents{hint}"
 
