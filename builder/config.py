@@ -40,6 +40,9 @@ class InputConfig(Model):
     url_field: str | None = "url"
     encoding: str | None = Field(None, description="`text` format: declared charset, used when the bytes agree.")
     max_doc_chars: int = Field(5_000_000, gt=0, description="Longer documents are quarantined, not truncated.")
+    max_quarantined_share: float = Field(
+        0.5, ge=0, le=1, description="A run that quarantines more of its input than this is not published (a wrong field name, not bad data)."
+    )
 
 
 class PublishConfig(Model):
@@ -102,7 +105,15 @@ class BuilderConfig(Model):
             return []
         if not isinstance(items, list):
             return items
-        return [_parse_stage(i, item) for i, item in enumerate(items)]
+        parsed, problems = [], []
+        for i, item in enumerate(items):
+            try:
+                parsed.append(_parse_stage(i, item))
+            except _StageError as err:
+                problems += err.problems
+        if problems:
+            raise _StageError(*problems[0], more=problems[1:])
+        return parsed
 
     @model_validator(mode="after")
     def _one_global_stage_last(self):
@@ -130,16 +141,14 @@ def _parse_stage(index: int, item: Any) -> Any:
     try:
         return StageConfig(type=stage_type, params=STAGES[stage_type].Params(**params))
     except ValidationError as err:
-        first = err.errors()[0]
-        loc = (index,) + tuple(first["loc"])
-        raise _StageError(loc, _describe(first, STAGES[stage_type].Params)) from None
+        problems = [((index,) + tuple(e["loc"]), _describe(e, STAGES[stage_type].Params)) for e in err.errors()]
+        raise _StageError(*problems[0], more=problems[1:]) from None
 
 
 class _StageError(ValueError):
-    def __init__(self, loc: tuple, message: str):
+    def __init__(self, loc: tuple, message: str, more: list[tuple[tuple, str]] | None = None):
         super().__init__(message)
-        self.loc = loc
-        self.message = message
+        self.problems = [(loc, message), *(more or [])]
 
 
 def _suggest(name: str, valid) -> str:
@@ -153,6 +162,13 @@ def _describe(error: dict, model: type[BaseModel] | None) -> str:
         return f"unknown key {key!r}{_suggest(str(key), model.model_fields)}"
     if error["type"] == "missing":
         return f"missing required key {key!r}"
+    if error["type"] == "string_type" and isinstance(error.get("input"), (int, float)) and not isinstance(error.get("input"), bool):
+        # YAML reads `version: 1.0` as the number 1.0: the user meant text.
+        if key == "version":
+            return f"YAML read {error['input']!r} as a number: quote it and give all three parts, X.Y.Z (version: \"1.0.0\")"
+        return f"YAML read {error['input']!r} as a number: quote it to make it text"
+    if error["type"] == "value_error" and isinstance(error.get("ctx", {}).get("error"), Exception):
+        return str(error["ctx"]["error"])  # our own message, without pydantic's `Value error, ` prefix
     return error["msg"]
 
 
@@ -194,8 +210,13 @@ def _dotted(loc: tuple) -> str:
     return out
 
 
-def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> BuilderConfig:
-    """Read, merge CLI overrides into, and validate a YAML config."""
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None, flags: dict[str, str] | None = None) -> BuilderConfig:
+    """Read, merge CLI overrides into, and validate a YAML config.
+
+    `flags` maps an override's dotted key to the command-line flag that set it, so a bad value
+    given on the command line is blamed on the flag, not on a line of the file. Every problem is
+    reported, one per line, not only the first.
+    """
     path = Path(path)
     try:
         source = path.read_text(encoding="utf-8")
@@ -222,13 +243,33 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Bu
     try:
         return BuilderConfig(**data)
     except ValidationError as err:
-        error = err.errors()[0]
-        loc = tuple(error["loc"])
-        cause = error.get("ctx", {}).get("error")
-        if isinstance(cause, _StageError):
-            loc, message = ("stages",) + cause.loc, cause.message
-        else:
-            message = _describe(error, _model_at(loc))
-        line = _line_of(tree, loc)
-        where = f":{line}" if line else ""
-        raise ConfigError(f"{path}{where}: {_dotted(loc)}: {message}") from None
+        problems: list[tuple[tuple, str]] = []
+        for error in err.errors():
+            cause = error.get("ctx", {}).get("error")
+            if isinstance(cause, _StageError):
+                problems += [(("stages",) + loc, message) for loc, message in cause.problems]
+            else:
+                problems.append((tuple(error["loc"]), _describe(error, _model_at(tuple(error["loc"])))))
+        lines = []
+        for loc, message in problems:
+            flag = (flags or {}).get(_dotted(loc))
+            if flag is not None:
+                lines.append(f"{flag} {(overrides or {}).get(_dotted(loc))}: {message}")
+            else:
+                lines.append(f"{config_location(path, tree, loc)}: {_dotted(loc)}: {message}")
+        raise ConfigError("\n".join(lines)) from None
+
+
+def config_location(path: Path, tree: yaml.Node | None, loc: tuple) -> str:
+    """`file:line` of the key at `loc` (or just `file` when the key is not written in it)."""
+    line = _line_of(tree, loc) if tree is not None else None
+    return f"{path}:{line}" if line else str(path)
+
+
+def locate(path: str | Path, loc: tuple) -> str:
+    """`file:line` of a key of a config file already loaded (for errors found after validation)."""
+    try:
+        tree = yaml.compose(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        tree = None
+    return config_location(Path(path), tree, loc)

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 
 from builder.config import StageConfig
 from builder.stages import Batch, Stage
+from builder.stages.base import REMOVED_LINES
 
 REJECTED_COLUMNS = ("id", "reason", "detail", "source", "status", "text")
+REMOVED_LINE_COLUMNS = ("id", "stage", "rule", "line")
 
 
 @dataclass
@@ -36,6 +38,7 @@ class ProcessedBatch:
     rejected: dict[str, list] = field(default_factory=lambda: {name: [] for name in REJECTED_COLUMNS})
     counters: Counter = field(default_factory=Counter)
     stage_stats: dict[str, StageStats] = field(default_factory=dict)
+    removed_lines: dict[str, list] = field(default_factory=lambda: {name: [] for name in REMOVED_LINE_COLUMNS})
 
     def reject(self, doc_id, reason, detail, source, status, text) -> None:
         for name, value in zip(REJECTED_COLUMNS, (doc_id, reason, detail, source, status, text)):
@@ -64,6 +67,9 @@ class SegmentRunner:
             batch = self._apply(stage, Batch(result.columns), result)
             stats.seconds = time.perf_counter() - started
             result.counters.update(batch.counters)
+            audit = batch.columns.pop(REMOVED_LINES, None)
+            if audit is not None:
+                _record_removed_lines(result, stage.type, batch, audit)
             kept = [row for row in range(len(batch)) if row not in batch.drops]
             for row, drop in sorted(batch.drops.items()):
                 result.reject(batch["id"][row], drop.reason, drop.detail, batch["_source"][row], "dropped", batch["text"][row])
@@ -96,6 +102,15 @@ class SegmentRunner:
         if not outputs:
             return Batch({name: [] for name in [*batch.columns, *_declared(stage)]})
         return _concat(outputs)
+
+
+def _record_removed_lines(result: ProcessedBatch, stage: str, batch: Batch, audit: list) -> None:
+    """Lines a stage removed from documents it kept: an audit trail, not part of the data."""
+    for row, removed in enumerate(audit):
+        if removed and row not in batch.drops:
+            for rule, line in removed:
+                for name, value in zip(REMOVED_LINE_COLUMNS, (batch["id"][row], stage, rule, line)):
+                    result.removed_lines[name].append(value)
 
 
 def _declared(stage: Stage) -> set[str]:

@@ -20,8 +20,10 @@ def format_summary(config, result) -> str:
             lines.append(f"  empty input file: {name}")
         return "\n".join(lines)
     total_chars = report["input"]["characters"]
+    sample = report.get("sample")
     version_dir: Path = result.version_dir
-    lines = [f"{config.name} {version_dir.name}: {total_docs:,} documents in, {report['kept']['documents']:,} kept "
+    name = f"sample of {total_docs:,} of {sample['of']:,} documents (seed {sample['seed']})" if sample else version_dir.name
+    lines = [f"{config.name} {name}: {total_docs:,} documents in, {report['kept']['documents']:,} kept "
              f"({_share(report['kept']['documents'], total_docs).strip()}) in {report['seconds']:.1f}s with {report['workers']} worker(s)",
              "",
              f"  {'outcome':<34}{'documents':>11}{'':>8}{'characters':>14}{'':>8}"]
@@ -37,6 +39,11 @@ def format_summary(config, result) -> str:
         lines.append(f"  {stage['type']:<12}{stage['documents_in']:>10,}{stage['documents_out']:>10,}{stage['seconds']:>10.2f}{rate:>8}")
     for name in report.get("empty_files", []):
         lines.append(f"  note: input file {name} held no documents")
+    if sample:
+        first = next(iter(report["dropped"]), None)
+        lines += ["", f"nothing was published; the sample run is in {result.sample_dir}",
+                  f"look inside:  python -m builder inspect {result.sample_dir}" + (f" --reason {first}" if first else "")]
+        return "\n".join(lines)
     lines += ["", f"published: {version_dir}",
               f"load it:   python -c \"from datasets import load_dataset; print(load_dataset('{version_dir.parent.as_posix()}', '{version_dir.name}'))\""]
     return "\n".join(lines)

@@ -61,7 +61,8 @@ def run_dedup(texts, tmp_path, *, ids=None, previous=(), version="v1.0.0", batch
 
 
 def reasons(drops) -> list[tuple[str, str] | None]:
-    return [None if d is None else (d.reason, d.detail) for d in drops]
+    """(reason, kept id) per row; a near copy's detail also carries the pair's similarity, checked apart."""
+    return [None if d is None else (d.reason, d.detail.split(" (Jaccard ~")[0]) for d in drops]
 
 
 def test_comparison_key_folds_width_and_whitespace_but_keeps_characters():
@@ -96,7 +97,10 @@ def test_near_copies_are_dropped_in_favour_of_the_earliest(tmp_path):
     copies = near_copies(base)
     assert all(true_jaccard(base, c) >= 0.8 for c in copies)
     texts = [chinese_text(11), base, *copies, chinese_text(12)]
-    assert reasons(run_dedup(texts, tmp_path)) == [None, None] + [("dedup.near", "d1")] * len(copies) + [None]
+    drops = run_dedup(texts, tmp_path)
+    assert reasons(drops) == [None, None] + [("dedup.near", "d1")] * len(copies) + [None]
+    similarities = [float(d.detail.split("~")[1].rstrip(")")) for d in drops if d is not None]
+    assert all(0.7 <= s <= 1.0 for s in similarities)  # the estimated Jaccard of each copy with the kept document
     summary = json.loads((tmp_path / "v1.0.0" / "dedup" / "dedup.json").read_text())
     assert summary["near_duplicates"] == len(copies) and summary["exact_duplicates"] == 0
     assert summary["duplicate_group_sizes"] == {str(len(copies) + 1): 1}

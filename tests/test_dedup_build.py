@@ -41,7 +41,9 @@ def test_near_duplicates_identical_with_one_and_two_workers(tmp_path):
         files = sorted((result.version_dir / "data").glob("*.parquet")) + sorted((result.version_dir.parent / "runs").rglob("*.parquet"))
         outputs.append({f.name: f.read_bytes() for f in files})
         assert kept_ids(result.version_dir) == [f"o{i}" for i in range(8)]
-        assert rejected_rows(result.version_dir) == [{"id": f"c{i}", "reason": "dedup.near", "detail": f"o{i}"} for i in range(8)]
+        rows = rejected_rows(result.version_dir)
+        assert [(r["id"], r["reason"], r["detail"].split(" (Jaccard ~")[0]) for r in rows] == [(f"c{i}", "dedup.near", f"o{i}") for i in range(8)]
+        assert all(0.7 <= float(r["detail"].split("~")[1].rstrip(")")) <= 1 for r in rows)  # the detail carries the similarity
     assert outputs[0] == outputs[1]
 
 
@@ -61,7 +63,7 @@ def test_a_new_version_adds_only_new_documents(tmp_path):
     v2 = build(config, **{"version": "1.1.0", "input.paths": [str(first), str(second)]})
     assert kept_ids(v2.version_dir) == ["new-1"]
     by_id = {row["id"]: row for row in rejected_rows(v2.version_dir)}
-    assert by_id["new-repost"] == {"id": "new-repost", "reason": "dedup.near", "detail": "v1.0.0:old-2"}
+    assert by_id["new-repost"]["reason"] == "dedup.near" and by_id["new-repost"]["detail"].startswith("v1.0.0:old-2 (Jaccard ~")
     assert by_id["new-mirror"]["reason"] == "dedup.exact" and by_id["new-mirror"]["detail"] == "v1.0.0:old-4"
     assert {by_id[f"old-{i}"]["detail"] for i in range(5)} == {f"v1.0.0:old-{i}" for i in range(5)}
     summary = json.loads((v2.version_dir / "dedup" / "dedup.json").read_text())

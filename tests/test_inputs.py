@@ -58,7 +58,7 @@ def test_every_kind_of_bad_jsonl_is_quarantined_and_counted(tmp_path):
     path.write_bytes(payload)
     (tmp_path / "in" / "empty.jsonl").write_bytes(b"")
     config = write_config(tmp_path / "c.yaml", [tmp_path / "in"], stages="  - type: test_explode\n  - type: normalize\n",
-                          extra="  max_doc_chars: 300\n")
+                          extra="  max_doc_chars: 300\n  max_quarantined_share: 1\n")  # 9 of 11 on purpose
     result = Build(load_config(config)).run()
     report = result.report
     assert report["input"]["documents"] == 11  # blank line is not a document

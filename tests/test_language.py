@@ -138,7 +138,7 @@ def test_english_page_quoting_chinese_is_english():
     text = ABSTRACT + " The slogan reads 人工智能 in Chinese. " + ABSTRACT
     batch = run([text])
     assert batch["lang"] == ["en"] and batch["script"] == [None]
-    assert batch.drops[0].reason == "language.not_kept" and batch.drops[0].detail == "en"
+    assert batch.drops[0].reason == "language.not_kept" and batch.drops[0].detail.startswith("en ")
 
 
 def test_langdetect_runs_only_where_scripts_do_not_decide():
@@ -161,7 +161,7 @@ def test_sample_is_bounded_and_spread_across_the_text():
 def test_no_letters_is_und_not_an_exception(text):
     batch = run([text])
     assert (batch["lang"][0], batch["script"][0], batch["lang_score"][0]) == ("und", None, 0.0)
-    assert batch.drops[0].reason == "language.not_kept" and batch.drops[0].detail == "und"
+    assert batch.drops[0].reason == "language.not_kept" and batch.drops[0].detail == "und 0.000"
 
 
 NO_LETTERS = st.text(

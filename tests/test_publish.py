@@ -93,7 +93,7 @@ def test_card_has_valid_metadata_sections_charts_and_redacted_examples(tmp_path,
     for image in images:
         assert (result.version_dir / image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # Removed text is shown, redacted.
-    assert "Please contact our office at \\[EMAIL\\] or call \\[MOBILE\\]" in card.text
+    assert "Please contact our office at \\<EMAIL\\> or call \\<MOBILE\\>" in card.text
     assert "john.doe" not in card.text and "13812345678" not in card.text
     assert ARTICLES[0][:20] in card.text  # a kept excerpt
     root = (result.version_dir.parent / "README.md").read_text()

@@ -13,7 +13,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Iterator
+from typing import Callable, Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -69,7 +69,9 @@ def expand_inputs(config: InputConfig) -> list[InputFile]:
     for pattern in config.paths:
         matches = sorted(glob.glob(pattern, recursive=True)) if glob.has_magic(pattern) else [pattern]
         if not matches or not all(os.path.exists(m) for m in matches):
-            raise InputError(f"input {pattern!r}: no such file or folder (relative paths are relative to {os.getcwd()})")
+            error = InputError(f"input {pattern!r}: no such file or folder (relative paths are relative to {os.getcwd()})")
+            error.pattern = pattern  # type: ignore[attr-defined]  # lets the CLI point at the config line
+            raise error
         for match in matches:
             path = Path(match)
             if path.is_dir() and config.format != "datasets":
@@ -116,6 +118,18 @@ class DocumentReader:
         self.limit = limit
         self.empty_files: list[str] = []
         self.sources = SourceStats() if config.format in PAGE_FORMATS else None
+        self.bytes_done = 0  # input bytes (on disk) of the files read to the end
+        self._file_position: Callable[[], int] | None = None
+
+    def bytes_read(self) -> int:
+        """How far reading has got, in bytes on disk: for a progress bar against the known input size."""
+        position = self.bytes_done
+        if self._file_position is not None:
+            try:
+                position += self._file_position()
+            except (OSError, ValueError):  # the file was closed meanwhile
+                pass
+        return position
 
     def column_names(self) -> list[str]:
         names = ["id", "text"]
@@ -146,6 +160,8 @@ class DocumentReader:
                 if len(batch.columns["text"]) >= self.batch_size or batch.input_chars >= BATCH_MAX_CHARS:
                     yield batch
                     batch = self._new_batch()
+            self._file_position = None
+            self.bytes_done += file.size
             if count == before and (self.limit is None or count < self.limit):
                 self.empty_files.append(file.name)
         if batch.columns["text"] or batch.quarantined:
@@ -185,6 +201,7 @@ class DocumentReader:
         max_line = self.config.max_doc_chars * 4 + (1 << 16)
         text_field, id_field, url_field = self.config.text_field, self.config.id_field, self.config.url_field
         with _open_compressed(file.path) as handle:
+            self._file_position = handle.source_tell
             line_no = 0
             while True:
                 raw = handle.readline(max_line)
@@ -290,7 +307,16 @@ class DocumentReader:
         yield doc
 
 
-def _open_compressed(path: Path) -> IO[bytes]:
+class _TrackedReader(io.BufferedReader):
+    """A buffered reader that also tells how far into the file on disk (compressed bytes) it has read."""
+
+    source_tell: Callable[[], int]
+
+
+def _open_compressed(path: Path) -> _TrackedReader:
     """Plain, gzip or zstd by file name; Arrow's C++ decompressors are faster than the stdlib's."""
     compression = "gzip" if path.name.endswith(".gz") else "zstd" if path.name.endswith(".zst") else None
-    return io.BufferedReader(pa.input_stream(str(path), compression=compression), buffer_size=1 << 20)
+    raw = pa.OSFile(str(path))
+    handle = _TrackedReader(pa.CompressedInputStream(raw, compression) if compression else raw, buffer_size=1 << 20)
+    handle.source_tell = raw.tell
+    return handle

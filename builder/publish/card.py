@@ -10,6 +10,7 @@ newest as default, so `load_dataset(root)` gives the newest and `load_dataset(ro
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -35,6 +36,23 @@ class LoadTarget:
 
     kind: Literal["local", "hub"]
     root: str
+
+    @property
+    def shown(self) -> str:
+        """What the card tells readers to load: never the build machine's absolute path.
+
+        A local folder is shown relative to the working directory when it is inside it (`out/zh-web`),
+        else by its own name: the card travels with the folder, the machine's path does not.
+        """
+        if self.kind == "hub":
+            return self.root
+        path = Path(self.root)
+        if not path.is_absolute():
+            return path.as_posix()
+        try:
+            return path.resolve().relative_to(Path(os.getcwd()).resolve()).as_posix()
+        except ValueError:
+            return path.name
 
 
 @dataclass(frozen=True)
@@ -95,6 +113,26 @@ def _share(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "–"
 
 
+def pii_note(config: dict) -> str:
+    """What the published text holds in place of personal data, from the resolved config."""
+    from builder.stages.quality import QualityParams
+
+    quality = next((s for s in config.get("stages", []) if s["type"] == "quality"), None)
+    if quality is None or not quality.get("pii") or quality.get("annotate"):
+        return "personal data is **not** redacted in the published text (no `quality` stage redacting `pii` ran)"
+    placeholder = quality.get("pii_placeholder", QualityParams.model_fields["pii_placeholder"].default)
+    shown = ", ".join(f"`{placeholder.format(type=t.upper())}`" for t in quality["pii"])
+    return f"in the published text, personal data is replaced by a typed placeholder: {shown} (`quality.pii_placeholder`)"
+
+
+def excerpt_placeholder(config: dict) -> str:
+    """Excerpts of removed documents are redacted with the placeholder the data uses."""
+    from builder.stages.quality import QualityParams
+
+    quality = next((s for s in config.get("stages", []) if s["type"] == "quality"), None)
+    return (quality or {}).get("pii_placeholder", QualityParams.model_fields["pii_placeholder"].default)
+
+
 def _render(version_dir: Path, load: LoadTarget, prefix: str, card_data: DatasetCardData, versions: list[VersionEntry] | None,
             corpus: list[str] | None = None) -> DatasetCard:
     manifest = read_manifest(version_dir)
@@ -137,6 +175,7 @@ def _render(version_dir: Path, load: LoadTarget, prefix: str, card_data: Dataset
         changes=render_entry(f"v{version}", manifest, commit, heading="###"),
         built_by=built_by,
         share=_share,
+        pii_note=pii_note(manifest["config"]),
     )
 
 

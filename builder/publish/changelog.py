@@ -33,6 +33,11 @@ def _flatten_config(config: dict) -> dict[str, Any]:
     return {k: v for k, v in flat.items() if k not in _IGNORED_CONFIG_KEYS}
 
 
+def same_config(before: dict, after: dict) -> bool:
+    """Whether two resolved configs build the same rows (where they publish, and the version, aside)."""
+    return _flatten_config(before) == _flatten_config(after)
+
+
 def _counts(report: dict) -> dict[str, int]:
     counts = {
         "input documents": report["input"]["documents"],
@@ -69,12 +74,19 @@ def describe_changes(previous_manifest: dict | None, previous_report: dict | Non
         for what in list(new_counts) + [w for w in old_counts if w not in new_counts]
     ]
     same_rows = [s["sha256"] for s in previous_manifest["shards"]] == [s["sha256"] for s in manifest["shards"]]
-    return {"previous": f"v{previous_manifest['version']}", "config": config, "inputs": inputs, "counts": counts, "same_rows": same_rows}
+    entry = {"previous": f"v{previous_manifest['version']}", "config": config, "inputs": inputs, "counts": counts, "same_rows": same_rows}
+    if previous_manifest.get("limit") != manifest.get("limit"):  # `--limit`: the same files, not the same documents
+        entry["limit"] = {"before": previous_manifest.get("limit"), "after": manifest.get("limit")}
+    return entry
 
 
 def _value(value: Any) -> str:
     text = "—" if value is None else str(value)
     return f"`{text}`" if len(text) <= 60 else f"`{text[:57]}…`"
+
+
+def _limit_phrase(who: str, limit: int | None) -> str:
+    return f"{who} read only the first {limit:,} documents (`--limit`)" if limit else f"{who} read all documents"
 
 
 def commit_label(commit: str | None) -> str:
@@ -93,6 +105,8 @@ def render_entry(version: str, manifest: dict, commit: str | None, heading: str 
         lines += [f"Version chosen automatically: a {auto['bump']} release after {auto['previous'] or 'nothing'} ({auto['reason']}).", ""]
     if changes["previous"] is None:
         lines.append(f"First release: {manifest['split']['num_examples']:,} documents.")
+        if manifest.get("limit"):
+            lines.append(f"Only the first {manifest['limit']:,} input documents were read (`--limit`).")
         return "\n".join(lines) + "\n"
     lines.append(f"Compared with {changes['previous']}" + (" — the same rows, byte for byte." if changes["same_rows"] else ":"))
     lines.append("")
@@ -101,9 +115,12 @@ def render_entry(version: str, manifest: dict, commit: str | None, heading: str 
     else:
         lines += ["Config: unchanged.", ""]
     inputs = changes["inputs"]
-    if any(inputs.values()):
+    limit = changes.get("limit")
+    if any(inputs.values()) or limit:
         lines += ["Inputs:", ""]
         lines += [f"- {kind}: `{path}`" for kind in ("added", "removed", "changed") for path in inputs[kind]]
+        if limit:
+            lines.append(f"- {_limit_phrase(changes['previous'], limit['before'])}; {_limit_phrase('this version', limit['after'])}")
         lines.append("")
     else:
         lines += ["Inputs: unchanged (same files, same sha256).", ""]

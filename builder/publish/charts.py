@@ -10,27 +10,45 @@ from pathlib import Path
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import StrMethodFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
+
+from builder.publish.stats import LENGTH_EDGES
 
 CHARTS_DIR = "charts"
 KEPT, REMOVED = "#3b7dd8", "#d8613b"
 
 
 def _save(figure: Figure, path: Path) -> None:
-    FigureCanvasAgg(figure)
-    figure.tight_layout()
     figure.savefig(path, dpi=100, metadata={"Software": None})
 
 
-def _bar_labels(axis, bars, values: list[int]) -> None:
-    axis.bar_label(bars, labels=[f"{v:,}" if v else "" for v in values], padding=3, fontsize=8)
+def _canvas(figure: Figure) -> Figure:
+    FigureCanvasAgg(figure)
+    figure.tight_layout()
+    return figure
 
 
-def _thousands(axis, which: str) -> None:
-    getattr(axis, f"{which}axis").set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+def compact(value: float, _position=None) -> str:
+    """1,500,000 -> 1.5M, 20,000 -> 20k: tick labels that stay short enough not to run into each other."""
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:.3g}{suffix}"
+    return f"{value:.3g}"
 
 
-def funnel(report: dict, path: Path) -> None:
+def _bar_labels(axis, bars, values: list[int], short: bool = False) -> None:
+    """Exact counts; with `short`, counts from 10,000 up are compact (12.3k) to fit narrow bars."""
+    labels = [(compact(v) if short and v >= 10_000 else f"{v:,}") if v else "" for v in values]
+    axis.bar_label(bars, labels=labels, padding=3, fontsize=8)
+
+
+def _ticks(axis, which: str, bins: int = 4) -> None:
+    target = getattr(axis, f"{which}axis")
+    target.set_major_locator(MaxNLocator(nbins=bins, integer=True, min_n_ticks=2))
+    target.set_major_formatter(FuncFormatter(compact))
+
+
+def funnel_figure(report: dict) -> Figure:
     """Documents and characters removed per reason, largest first, next to what was kept."""
     rows = [(f"dropped: {r}", v) for r, v in report["dropped"].items()] + [(f"quarantined: {r}", v) for r, v in report["quarantined"].items()]
     rows.sort(key=lambda item: item[1]["documents"])
@@ -38,45 +56,51 @@ def funnel(report: dict, path: Path) -> None:
     labels = [label for label, _ in rows]
     colors = [REMOVED] * (len(rows) - 1) + [KEPT]
     figure = Figure(figsize=(10, 1.2 + 0.42 * len(rows)))
-    for index, (unit, title) in enumerate((("documents", "documents"), ("characters", "characters"))):
+    for index, unit in enumerate(("documents", "characters")):
         axis = figure.add_subplot(1, 2, index + 1)
         values = [v[unit] for _, v in rows]
         bars = axis.barh(range(len(rows)), values, color=colors)
         _bar_labels(axis, bars, values)
         axis.set_yticks(range(len(rows)), labels if index == 0 else [""] * len(rows), fontsize=9)
-        axis.set_title(f"{title} (of {report['input'][unit]:,} in)", fontsize=10)
-        axis.set_xlim(0, max(values + [1]) * 1.25)
-        _thousands(axis, "x")
+        axis.set_title(f"{unit} (of {report['input'][unit]:,} in)", fontsize=10)
+        axis.set_xlim(0, max(values + [1]) * 1.3)
+        _ticks(axis, "x")
         axis.spines[["top", "right"]].set_visible(False)
     figure.suptitle("Where the input went", fontsize=11)
-    _save(figure, path)
+    return _canvas(figure)
 
 
-def lengths(stats: dict, path: Path) -> None:
-    """Document length in characters: kept and removed documents side by side per bin, empty end bins left out."""
-    bins, kept, removed = stats["lengths"]["bins"], stats["lengths"]["kept"], stats["lengths"]["removed"]
-    used = [i for i, (k, r) in enumerate(zip(kept, removed)) if k or r] or [0]
-    window = slice(used[0], used[-1] + 1)
-    bins, kept, removed = bins[window], kept[window], removed[window]
-    figure = Figure(figsize=(10, 3.6))
+def lengths_figure(stats: dict) -> Figure:
+    """Document length in characters on a log axis, each bin as wide as its own edges: kept and
+    removed documents share a bin, kept in its left half, removed in its right."""
+    kept, removed = stats["lengths"]["kept"], stats["lengths"]["removed"]
+    edges = [float(e) for e in LENGTH_EDGES] + [LENGTH_EDGES[-1] * 2.0]  # the open last bin drawn one octave wide
+    edges[0] = 1.0  # a log axis has no 0: the first bin is 1-49 characters
+    lows, highs = edges[:-1], edges[1:]
+    middles = [(lo * hi) ** 0.5 for lo, hi in zip(lows, highs)]
+    figure = Figure(figsize=(10, 3.8))
     axis = figure.add_subplot(1, 1, 1)
-    positions = range(len(bins))
-    width = 0.4
-    bars = axis.bar([p - width / 2 for p in positions], kept, width, label="kept", color=KEPT)
-    _bar_labels(axis, bars, kept)
-    bars = axis.bar([p + width / 2 for p in positions], removed, width, label="removed", color=REMOVED)
-    _bar_labels(axis, bars, removed)
-    axis.set_xticks(list(positions), bins, rotation=30, ha="right", fontsize=8)
-    axis.set_xlabel("document length (characters)")
+    axis.set_xscale("log")
+    bars = axis.bar(lows, kept, [m - lo for lo, m in zip(lows, middles)], align="edge", label="kept", color=KEPT)
+    _bar_labels(axis, bars, kept, short=True)
+    bars = axis.bar(middles, removed, [hi - m for m, hi in zip(middles, highs)], align="edge", label="removed", color=REMOVED)
+    _bar_labels(axis, bars, removed, short=True)
+    used = [i for i, (k, r) in enumerate(zip(kept, removed)) if k or r] or [0]
+    axis.set_xlim(lows[used[0]], highs[used[-1]])
+    ticks = [e for e in edges if lows[used[0]] <= e <= highs[used[-1]]]
+    axis.set_xticks(ticks, [compact(t) if t < edges[-1] else "" for t in ticks], fontsize=8)
+    axis.xaxis.set_minor_locator(NullLocator())
+    axis.set_xlabel("document length in characters (log scale: each bar spans its bin, from tick to tick)")
     axis.set_ylabel("documents")
-    _thousands(axis, "y")
-    axis.set_title("Document lengths", fontsize=11)
-    axis.legend(frameon=False)
+    axis.set_ylim(0, max(kept + removed + [1]) * 1.2)  # room for the bar labels under the title
+    _ticks(axis, "y")
+    axis.set_title("Document lengths", fontsize=11, pad=10)
+    axis.legend(frameon=False, loc="upper right")
     axis.spines[["top", "right"]].set_visible(False)
-    _save(figure, path)
+    return _canvas(figure)
 
 
-def scripts(stats: dict, path: Path) -> None:
+def scripts_figure(stats: dict) -> Figure:
     """Kept documents and characters per script (Hans: Simplified, Hant: Traditional)."""
     entries = list(stats["scripts"].items())
     figure = Figure(figsize=(10, 1.4 + 0.45 * max(len(entries), 1)))
@@ -88,10 +112,10 @@ def scripts(stats: dict, path: Path) -> None:
         axis.set_yticks(range(len(entries)), [label for label, _ in entries] if index == 0 else [""] * len(entries))
         axis.invert_yaxis()
         axis.set_title(f"kept {unit} per script", fontsize=10)
-        axis.set_xlim(0, max(values + [1]) * 1.25)
-        _thousands(axis, "x")
+        axis.set_xlim(0, max(values + [1]) * 1.3)
+        _ticks(axis, "x")
         axis.spines[["top", "right"]].set_visible(False)
-    _save(figure, path)
+    return _canvas(figure)
 
 
 def write_charts(version_dir: Path, report: dict, stats: dict) -> dict[str, str]:
@@ -99,9 +123,9 @@ def write_charts(version_dir: Path, report: dict, stats: dict) -> dict[str, str]
     folder = version_dir / CHARTS_DIR
     folder.mkdir(exist_ok=True)
     written = {}
-    for name, draw, data in (("funnel", funnel, report), ("lengths", lengths, stats), ("scripts", scripts, stats)):
+    for name, draw, data in (("funnel", funnel_figure, report), ("lengths", lengths_figure, stats), ("scripts", scripts_figure, stats)):
         if name == "scripts" and not stats["scripts"]:
             continue  # no `script` column: nothing to draw
-        draw(data, folder / f"{name}.png")
+        _save(draw(data), folder / f"{name}.png")
         written[name] = f"{CHARTS_DIR}/{name}.png"
     return written

@@ -13,13 +13,21 @@ from typing import Iterator
 __all__ = ["LocalRelease", "Staging", "VersionExists"]
 
 from builder.publish import VersionExists
-from builder.publish.card import CARD_DATA_FILE, LoadTarget, render_version_card, split_info
+from builder.publish.card import CARD_DATA_FILE, LoadTarget, excerpt_placeholder, render_version_card, split_info
 from builder.publish.changelog import describe_changes
 from builder.publish.charts import write_charts
+from builder.io.writers import sha256_file
 from builder.publish.manifest import build_manifest, read_manifest, write_json
 from builder.publish.root import write_root
 from builder.publish.stats import collect
 from builder.publish.versions import published_versions
+
+
+def readable_files(version_dir: Path) -> list[str]:
+    """The report, card data, card and charts of a version: written after the manifest, listed in its `files`."""
+    names = ["report.json", CARD_DATA_FILE, "README.md"]
+    charts = sorted(p.relative_to(version_dir).as_posix() for p in (version_dir / "charts").glob("*.png"))
+    return [n for n in names if (version_dir / n).is_file()] + charts
 
 
 @dataclass
@@ -81,10 +89,13 @@ class LocalRelease:
         manifest["releases"] = []
         write_json(version_dir / "MANIFEST.json", manifest)
         write_json(version_dir / "report.json", report)
-        stats = collect([s.path for s in shards], [s.path for s in rejected_shards])
+        stats = collect([s.path for s in shards], [s.path for s in rejected_shards], excerpt_placeholder(manifest["config"]))
         write_json(version_dir / CARD_DATA_FILE, stats)
         write_charts(version_dir, report, stats)
         render_version_card(version_dir, self.load_target()).save(version_dir / "README.md")
+        # What readers see besides the rows: hashed too, so `verify` notices a changed report, card or chart.
+        manifest["files"] = [{"path": path, "sha256": sha256_file(version_dir / path)} for path in readable_files(version_dir)]
+        write_json(version_dir / "MANIFEST.json", manifest)
         self.check_new()
         os.rename(version_dir, self.version_dir)  # atomic: the version appears whole or not at all
         self.run_dir.parent.mkdir(exist_ok=True)

@@ -40,27 +40,28 @@ def _histogram(lengths: np.ndarray) -> list[int]:
 
 
 class Excerpts:
-    """Short, redacted, one-line excerpts: personal data replaced by `[TYPE]` (see builder.text.pii)."""
+    """Short, redacted, one-line excerpts: personal data replaced by the data's placeholder (see builder.text.pii)."""
 
-    def __init__(self):
+    def __init__(self, placeholder: str = "<{type}>"):
         self.finder = PiiFinder(PII_TYPES)
+        self.placeholder = placeholder
 
     def __call__(self, text: str | None) -> str:
         if not text:
             return "(empty)"
         window = text[:_REDACT_WINDOW]
-        redacted = redact(window, list(self.finder.finditer(fold(window))), "[{type}]")
+        redacted = redact(window, list(self.finder.finditer(fold(window))), self.placeholder)
         line = _LINE_BREAKS.sub(" ⏎ ", redacted).strip()
         cut = line[:EXCERPT_CHARS] + ("…" if len(line) > EXCERPT_CHARS or len(text) > _REDACT_WINDOW else "")
         return _MARKDOWN_SPECIAL.sub(r"\\\1", cut)
 
 
-def collect(shards: list[Path], rejected: list[Path]) -> dict:
+def collect(shards: list[Path], rejected: list[Path], placeholder: str = "<{type}>") -> dict:
     """One streaming pass over the kept shards and the rejected rows.
 
     Holds one int32 length per kept document (4 bytes each) for the quantiles.
     """
-    excerpt = Excerpts()
+    excerpt = Excerpts(placeholder)
     total = sum(pq.read_metadata(s).num_rows for s in shards)
     wanted = sorted({0, total // 2, total - 1}) if total else []
     kept_lengths: list[np.ndarray] = []
@@ -111,5 +112,5 @@ def collect(shards: list[Path], rejected: list[Path]) -> dict:
         "scripts": {label: {"documents": d, "characters": c} for label, (d, c) in sorted(scripts.items(), key=lambda kv: -kv[1][0])},
         "examples": {"kept": kept_examples, "removed": dict(sorted(removed_examples.items()))},
         "redaction": f"first {EXCERPT_CHARS} characters of a document, with personal data ({', '.join(PII_TYPES)}) "
-        "replaced by `[TYPE]` (patterns of builder.text.pii)",
+        f"replaced by `{placeholder.format(type='TYPE')}` (patterns of builder.text.pii), also in removed documents",
     }

@@ -48,13 +48,16 @@ def rehash(version_dir: Path) -> Verdict:
     for extra in sorted((version_dir / "data").glob("*.parquet")):
         if extra.relative_to(version_dir).as_posix() not in listed:
             problems.append(f"shard {extra.relative_to(version_dir).as_posix()} is not in the manifest")
-    for artifact in manifest["artifacts"]:
-        path = version_dir / artifact["path"]
-        if not path.is_file():
-            problems.append(f"missing artifact {artifact['path']}")
-        elif sha256_file(path) != artifact["sha256"]:
-            problems.append(f"artifact {artifact['path']}: sha256 differs from the manifest")
-    return Verdict(not problems, len(manifest["shards"]) + len(manifest["artifacts"]), problems)
+    for kind, items in (("artifact", manifest["artifacts"]), ("file", manifest.get("files", []))):
+        for item in items:
+            path = version_dir / item["path"]
+            if not path.is_file():
+                problems.append(f"missing {kind} {item['path']}")
+            elif sha256_file(path) != item["sha256"]:
+                problems.append(f"{kind} {item['path']}: sha256 differs from the manifest")
+    notes = [] if "files" in manifest else ["built before report, card and charts were hashed: only shards and artifacts checked"]
+    checked = len(manifest["shards"]) + len(manifest["artifacts"]) + len(manifest.get("files", []))
+    return Verdict(not problems, checked, problems, notes)
 
 
 def rebuild(version_dir: Path) -> Verdict:

@@ -22,6 +22,11 @@ class StageParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# A stage may set this column: per row, the (rule, line) pairs it removed from the text. The runner moves it
+# aside into the run folder (`removed_lines/`), so `inspect` can say which lines left a kept document and why.
+REMOVED_LINES = "_removed_lines"
+
+
 @dataclass
 class Drop:
     reason: str

@@ -195,6 +195,10 @@ class Dedup(GlobalStage):
         kept_rows = keeper[current][dropped]
         reasons = np.where(is_exact_copy[current][dropped], "dedup.exact", "dedup.near")
         details = previous.describe(kept_rows, keys["id"])
+        if signatures is not None:  # a near copy's detail carries how near: the estimated Jaccard of the pair
+            for i in np.flatnonzero(reasons == "dedup.near").tolist():
+                similarity = float(np.mean(signatures[n_prev + dropped[i]] == signatures[kept_rows[i]]))
+                details[i] = f"{details[i]} (Jaccard ~{similarity:.2f})"
         out: list[Drop | None] = [None] * n
         for row, reason, detail in zip(dropped.tolist(), reasons.tolist(), details):
             out[row] = Drop(reason, detail)

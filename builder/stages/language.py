@@ -185,11 +185,11 @@ class Language(Stage):
             batch.count(f"language.lang.{lang}")
             kept_script = batch["script"][row] if "script" in batch else script
             if lang not in params.keep:
-                batch.drop(row, "language.not_kept", detail=lang)
+                batch.drop(row, "language.not_kept", detail=f"{lang} {score:.3f}")
             elif score < params.min_score:
                 batch.drop(row, "language.low_score", detail=f"{lang} {score:.3f}")
             elif lang == "zh" and kept_script not in params.scripts:
-                batch.drop(row, "language.script", detail=kept_script)
+                batch.drop(row, "language.script", detail=f"{kept_script} (zh {score:.3f})")
             elif params.drop_other_paragraphs:
                 texts[row] = self.without_other_lines(batch, texts[row], line_labels, detected)
 

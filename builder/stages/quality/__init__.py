@@ -16,7 +16,7 @@ import pyarrow as pa
 from pydantic import Field, field_validator
 
 from builder.stages import register
-from builder.stages.base import Batch, Stage, StageParams
+from builder.stages.base import REMOVED_LINES, Batch, Stage, StageParams
 from builder.stages.quality.lexicon import BUILTIN_SPAM_CATEGORIES, Lexicon, read_boilerplate_keywords
 from builder.stages.quality.lines import CONTEXT_RULE, KEEP, KEYWORDS_RULE, SPAM_RULE, BatchLines, LineCleaner, LineParams
 from builder.stages.quality.sentences import drop_repeated_sentences
@@ -193,6 +193,7 @@ class Quality(Stage):
                 kept_docs.add(doc)
         self._count(batch, lines, kept_docs)
         batch["text"] = [cleaned[doc] if doc not in batch.drops else text for doc, text in enumerate(originals)]
+        batch[REMOVED_LINES] = self._removed_lines(lines, changed, batch.drops)
         if self.params.annotate:
             for name in self.signal_names():
                 batch[name] = signals[name].tolist()
@@ -206,6 +207,18 @@ class Quality(Stage):
             text, removed = drop_repeated_sentences(text)
             batch.count("quality.sentences_removed.repeat", removed)
             out.append(text)
+        return out
+
+    @staticmethod
+    def _removed_lines(lines: BatchLines, changed: np.ndarray, drops) -> list:
+        """(rule, line) of each removed, non-blank line of each kept document; None where nothing was removed."""
+        out: list = [None] * len(changed)
+        for doc in np.flatnonzero(changed).tolist():
+            if doc in drops:
+                continue
+            first, last = int(lines.first_line[doc]), int(lines.first_line[doc + 1])
+            out[doc] = [(lines.rule[line], lines.joined[lines.line_start[line] : lines.line_end[line]])
+                        for line in range(first, last) if lines.rule[line] != KEEP and lines.visible[line] > 0] or None
         return out
 
     def _assemble(self, lines: BatchLines, doc: int) -> str:
