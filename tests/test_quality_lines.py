@@ -185,3 +185,17 @@ def test_a_title_repeated_below_itself_does_not_pull_it_into_context(stage):
 def test_short_sentences_between_removed_lines_stay(stage):
     text = "\n".join([BODY, "网站首页 | 新闻中心 | 联系我们", "这到底该怎么办呢？", "返回顶部", OTHER_BODY])
     assert rules_of(stage, text) == ["", "nav", "", "nav", ""]
+
+
+@pytest.mark.parametrize(
+    "line, rule",
+    [
+        ("var _hmt = _hmt || [];", "code"),
+        ("Warning: mysql_connect(): Access denied for user in /www/conn.php on line 12", "code"),
+        ("{{# if (d.list) { }}", "code"),
+        ("Processed in 0.071303 second(s), 8 queries, Gzip On.", "forum"),
+        ("Powered by Discuz! X3.4", "copyright"),
+    ],
+)
+def test_tracker_code_and_server_messages_left_by_text_extraction(stage, line, rule):
+    assert rule_of_line(stage, line) == rule
