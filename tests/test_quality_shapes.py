@@ -8,7 +8,8 @@ from builder.text.chars import WIDTH_FOLD
 
 
 def shape(text: str) -> str | None:
-    return line_shape(text.translate(WIDTH_FOLD).lower().strip())
+    folded = text.translate(WIDTH_FOLD).lower().strip()
+    return line_shape(folded, sum(c.isdigit() for c in folded), sum(c.isspace() for c in folded))
 
 
 @pytest.mark.parametrize(

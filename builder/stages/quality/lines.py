@@ -145,6 +145,10 @@ class BatchLines:
         marks[dots[classes[dots - 1] == HAN]] = True
         mark_runs = np.flatnonzero(marks & ~np.concatenate(([False], marks[:-1])))  # `？！` is one sentence end
         self.sentence_marks = np.bincount(self.line_of_char[mark_runs], minlength=self.n_lines)
+        dots = self.points == ord(".")
+        ellipses = (self.points == ord("…")) | (dots & np.concatenate((dots[1:], [False])))
+        self.ellipses = np.bincount(self.line_of_char[ellipses], minlength=self.n_lines)
+        self.full_stops = np.bincount(self.line_of_char[self.points == ord("。")], minlength=self.n_lines)
         self.clause_marks = np.bincount(
             self.line_of_char[np.flatnonzero(clause_mark_table()[self.points])], minlength=self.n_lines
         )
@@ -265,9 +269,13 @@ class LineCleaner:
 
     def _chrome_shapes(self, lines: BatchLines) -> None:
         """Bylines, teasers, title and field lists (`shapes.py`): lines with no sentence of their own."""
-        candidates = np.flatnonzero((lines.rule == KEEP) & (lines.visible >= 4) & ((lines.visible <= CHROME_SHAPE_MAX_CHARS) | (lines.separators + lines.counts[:, SPACE] >= 11)))
+        # Shapes need a line without clause or sentence marks, or a teaser's ellipsis.
+        unpunctuated = (lines.clause_marks == 0) & (lines.full_stops == 0)
+        sized = (lines.visible <= CHROME_SHAPE_MAX_CHARS) | (lines.separators + lines.counts[:, SPACE] >= 11)
+        candidates = np.flatnonzero((lines.rule == KEEP) & (lines.visible >= 4) & sized & (unpunctuated | (lines.ellipses > 0)))
+        digits, spaces = lines.counts[:, DIGIT].tolist(), lines.counts[:, SPACE].tolist()
         for line in candidates.tolist():
-            rule = line_shape(lines.folded_lines[line].strip())
+            rule = line_shape(lines.folded_lines[line].strip(), digits[line], spaces[line])
             if rule in self.params.rules:
                 lines.rule[line] = rule
 
@@ -335,11 +343,18 @@ class LineCleaner:
         start_line = line_of[: len(hashes)]
         inside = start_line == line_of[n - 1 :]  # an n-gram never spans two lines
         start_line, hashes = start_line[inside], hashes[inside]
+        # Cheap look first: two near-copies most likely share their smallest or largest n-gram
+        # hash (a one-permutation MinHash); only documents where two long lines do are compared.
+        suspects = _docs_sharing_extreme_hashes(lines, start_line, hashes, long_lines)
+        if not suspects.any():
+            return
+        in_suspect = suspects[lines.doc_of_line[start_line]]
+        start_line, hashes = start_line[in_suspect], hashes[in_suspect]
         keys = (lines.doc_of_line[start_line].astype(np.uint64) << np.uint64(32)) | hashes.astype(np.uint64)
-        order = np.argsort(keys, kind="stable")  # equal keys stay in line order: the first is the earliest
+        order = np.argsort(keys)
         sorted_keys, sorted_lines = keys[order], start_line[order]
         group_start = np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1]))
-        earliest = sorted_lines[group_start][np.cumsum(group_start) - 1]
+        earliest = np.minimum.reduceat(sorted_lines, np.flatnonzero(group_start))[np.cumsum(group_start) - 1]
         seen_before = np.bincount(sorted_lines, weights=earliest < sorted_lines, minlength=lines.n_lines)
         total = np.bincount(sorted_lines, minlength=lines.n_lines)
         near = long_lines & (seen_before >= self.params.near_repeat_share * np.maximum(total, 1))
@@ -399,6 +414,23 @@ class LineCleaner:
                     if drop:
                         lines.rule[line] = CONTEXT_RULE
                 i = j
+
+
+def _docs_sharing_extreme_hashes(lines: BatchLines, start_line: np.ndarray, hashes: np.ndarray, long_lines: np.ndarray) -> np.ndarray:
+    """Documents in which two long lines have the same smallest or the same largest n-gram hash."""
+    suspects = np.zeros(len(lines.texts), dtype=bool)
+    if not len(start_line):
+        return suspects
+    firsts = np.flatnonzero(np.concatenate(([True], start_line[1:] != start_line[:-1])))
+    line_ids = start_line[firsts]
+    is_long = long_lines[line_ids]
+    docs = lines.doc_of_line[line_ids][is_long].astype(np.uint64)
+    for extreme in (np.minimum, np.maximum):
+        values = extreme.reduceat(hashes, firsts)[is_long].astype(np.uint64)
+        keys = np.sort((docs << np.uint64(32)) | values)
+        repeated = keys[1:][keys[1:] == keys[:-1]]
+        suspects[(repeated >> np.uint64(32)).astype(np.int64)] = True
+    return suspects
 
 
 def _is_sentence(lines: BatchLines, line: int) -> bool:

@@ -4,13 +4,11 @@ Some pages (news with photo captions, templated listings) repeat whole sentences
 long line: `…清淤除障。(刘永兴摄)2023年8月10日，…清淤除障。(刘永兴摄)…`. Line rules cannot
 remove part of a line, and the page's character n-gram repetition then drops a real article.
 A sentence of at least `MIN_SENTENCE_CHARS` visible characters that already stood earlier on
-the page (compared folded and without spaces) is removed from its line.
+the page (compared without spaces) is removed from its line.
 """
 from __future__ import annotations
 
 import re
-
-from builder.stages.quality.tables import fold
 
 # A sentence runs to its end marks and takes along closing quotes and a short bracketed credit
 # after them (`…井然。（记者摄）`).
@@ -26,6 +24,8 @@ def drop_repeated_sentences(text: str) -> tuple[str, int]:
     lines = text.split("\n")
     if max(map(len, lines)) < LONG_LINE_CHARS:
         return text, 0
+    if not _may_repeat(lines):
+        return text, 0
     seen: set[str] = set()
     removed = 0
     for index, line in enumerate(lines):
@@ -33,7 +33,7 @@ def drop_repeated_sentences(text: str) -> tuple[str, int]:
             continue
         kept: list[str] = []
         for sentence in SENTENCE_RE.findall(line):
-            key = "".join(fold(sentence).split())
+            key = "".join(sentence.split())
             if len(key) >= MIN_SENTENCE_CHARS:
                 if key in seen:
                     removed += 1
@@ -43,3 +43,17 @@ def drop_repeated_sentences(text: str) -> tuple[str, int]:
         if removed:
             lines[index] = "".join(kept)
     return ("\n".join(lines), removed) if removed else (text, 0)
+
+
+def _may_repeat(lines: list[str]) -> bool:
+    """A cheap look first: does any long piece between two 。 occur twice on the page?"""
+    seen: set[str] = set()
+    for line in lines:
+        if len(line) < LONG_LINE_CHARS:
+            continue
+        for piece in line.split("。"):
+            if len(piece) >= MIN_SENTENCE_CHARS:
+                if piece in seen:
+                    return True
+                seen.add(piece)
+    return False

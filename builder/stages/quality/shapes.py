@@ -42,11 +42,14 @@ KEYWORD_RUN_MIN_LINE_CHARS = 300
 
 def isolate_keyword_runs(text: str) -> str:
     """Put every keyword-salad run of a long line on a line of its own (other text unchanged)."""
-    if text.count(" ") < 11 or max(map(len, text.split("\n"))) < KEYWORD_RUN_MIN_LINE_CHARS:
+    if len(text) < KEYWORD_RUN_MIN_LINE_CHARS or text.count(" ") + text.count("\t") + text.count("\u3000") < 11:
+        return text
+    lines = text.split("\n")
+    if not any(len(line) >= KEYWORD_RUN_MIN_LINE_CHARS and _spaces(line) >= 11 for line in lines):
         return text
     out: list[str] = []
-    for line in text.split("\n"):
-        if len(line) < KEYWORD_RUN_MIN_LINE_CHARS:
+    for line in lines:
+        if len(line) < KEYWORD_RUN_MIN_LINE_CHARS or _spaces(line) < 11:
             out.append(line)
             continue
         position = 0
@@ -64,24 +67,32 @@ def isolate_keyword_runs(text: str) -> str:
     return "\n".join(out)
 
 
+def _spaces(line: str) -> int:
+    return line.count(" ") + line.count("\t") + line.count("\u3000")
+
+
 def _mostly_han_items(run: str) -> bool:
     items = run.split()
     return sum(bool(HAN_RE.search(item)) for item in items) * 2 >= len(items)
 
 
-def line_shape(text: str) -> str | None:
-    """The removal rule a chrome-shaped line stands for, or None for a line of text."""
+def line_shape(text: str, digits: int, spaces: int) -> str | None:
+    """The removal rule a chrome-shaped line stands for, or None for a line of text.
+
+    `digits` and `spaces` are the line's counts (known to the caller): shapes that need them are
+    not tried on lines without, which keeps this off the hot path for most lines.
+    """
     if ("…" in text or "..." in text) and TEASER_RE.search(text):
         return "pagination"  # a teaser quotes prose, commas and all
     if not text or CLAUSE_OR_STOP_RE.search(text):
         return None
-    if KEYWORD_RUN_RE.fullmatch(text) and _mostly_han_items(text):
+    if spaces >= 11 and KEYWORD_RUN_RE.fullmatch(text) and _mostly_han_items(text):
         return "keywords"  # lines.KEYWORDS_RULE
-    if _is_dated_byline(text):
+    if digits and _is_dated_byline(text):
         return "metadata"
-    if _is_field_list(text):
+    if (digits or ":" in text) and _is_field_list(text):
         return "product"
-    if _is_title_list(text):
+    if spaces >= 2 and _is_title_list(text):
         return "nav"
     return None
 
