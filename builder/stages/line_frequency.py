@@ -1,0 +1,269 @@
+"""`line_frequency`: remove lines that repeat across the pages of a site or of the corpus.
+
+A line that stands on many pages of one site, or on very many pages of the corpus, is page
+chrome: navigation, share bars, footers, disclaimers, `百度经验:jingyan.baidu.com`. Counting
+it across documents is the signal CCNet, RefinedWeb and C4-style pipelines use, and it
+catches chrome no pattern list names, in any script.
+
+Map step (parallel, per batch): every line gets a stable 64-bit key of its counting form
+(width folded, lowercased, no whitespace, digit runs collapsed: see `text/line_keys.py`);
+lines whose form is shorter than `min_line_chars` are not counted and never removed. The
+map emits, per document, one 20-byte record per counted line (key, line index, characters,
+form length), the document's length and its site (the host of `url`, without `www.`).
+
+Decide step (once, main process; keys only, never texts):
+1. Copies count once: each document's fingerprint is the sum of its lines' keys mixed, so
+   exact copies of a page (dedup's job, later) do not make their own lines "repeated".
+2. Corpus rule: a key on >= `min_corpus_docs` distinct fingerprints is chrome.
+   Site rule: a key on >= `min_site_docs` distinct fingerprints of one site, and on
+   >= `min_site_share` of that site's distinct fingerprints, is chrome on that site.
+   Lines of `long_line_chars` or more (prose length) need `long_line_factor` times the
+   document counts, and the first document holding one (in input order) keeps it.
+3. Copy guard: a document that would lose more than `max_removed_share` of its characters
+   is most likely a copy or a near copy of other pages (dedup's job), not a page wrapped in
+   chrome: it is left unchanged (`line_frequency.documents_guarded`).
+The decision for a document is an `Edit` naming the line indices to remove; the runner
+applies it while streaming the rows on.
+
+As a shuffle (a distributed engine): the map's records are exploded to rows (key, site,
+fingerprint, doc, line); rule 2 is `groupby(key).nunique(fingerprint)` and
+`groupby(key, site).nunique(fingerprint)` joined with `groupby(site).nunique(fingerprint)`,
+giving a small set of chrome (key, site) pairs; joining the rows with it and
+`groupby(doc)` gives each document's chrome lines and characters for rule 3.
+
+Memory of the decide step, per counted line: 8 bytes of key, 4 of line index, 4 of
+characters, 4 of document index, 4 of site id, 8 of fingerprint, 1 of length class, plus
+the 8-byte sort order and the sorted copies of the sort keys (about 20 bytes), so about
+60 bytes at its peak (`benchmarks/bench_line_frequency.py` prints the measured figure);
+the keys table the runner hands in holds 20 bytes a line more until it is freed.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import Field, model_validator
+
+from builder.stages import register
+from builder.stages.base import Batch, Edit, GlobalContext, GlobalStage, StageParams
+from builder.text.line_keys import line_keys
+from builder.text.minhash import mix64
+
+LINES, CHARS, SITE = "_linefreq_lines", "_linefreq_chars", "_linefreq_site"
+RECORD = np.dtype([("hash", "<u8"), ("index", "<u4"), ("chars", "<u4"), ("key_chars", "<u4")])
+
+
+class LineFrequencyParams(StageParams):
+    min_line_chars: int = Field(
+        3,
+        ge=1,
+        le=200,
+        description="Lines whose counting form (no whitespace, digit runs as one digit) is shorter are neither "
+        "counted nor removed: `是`, `谢谢` and list markers repeat everywhere without being chrome.",
+    )
+    min_site_docs: int = Field(
+        3, ge=2, le=1_000_000, description="Site rule: distinct documents of one host a line must stand on."
+    )
+    min_site_share: float = Field(
+        0.1,
+        gt=0.0,
+        le=1.0,
+        description="Site rule: share of that host's distinct documents a line must stand on as well, so a "
+        "phrase three pages of a 10,000-page site happen to share is not chrome.",
+    )
+    min_corpus_docs: int = Field(
+        10, ge=2, le=1_000_000_000, description="Corpus rule: distinct documents (any host) a line must stand on."
+    )
+    long_line_chars: int = Field(
+        50,
+        ge=1,
+        le=100_000,
+        description="Lines whose counting form has this many characters or more are prose-length: a repeated "
+        "one is more often a syndicated or quoted paragraph than chrome, so it needs `long_line_factor` times "
+        "the document counts of both rules, and its first copy in input order stays (the text is kept once).",
+    )
+    long_line_factor: float = Field(2.0, ge=1.0, le=1000.0, description="Multiplier of the document counts for long lines.")
+    max_removed_share: float = Field(
+        0.5,
+        gt=0.0,
+        le=1.0,
+        description="Copy guard: a document that would lose more than this share of its characters is left "
+        "unchanged (most likely a copy of other pages, which dedup removes, not chrome).",
+    )
+    site_from_url: bool = Field(True, description="Apply the site rule to documents whose `url` has a host.")
+
+    @model_validator(mode="after")
+    def _check(self) -> "LineFrequencyParams":
+        if self.long_line_chars < self.min_line_chars:
+            raise ValueError(f"long_line_chars ({self.long_line_chars}) is below min_line_chars ({self.min_line_chars})")
+        return self
+
+
+def site_of(url: object) -> str | None:
+    """The host of `url` without a leading `www.`, lowercased; None when there is none."""
+    if not isinstance(url, str) or not url:
+        return None
+    try:
+        host = urlsplit(url.strip()).hostname
+    except ValueError:
+        return None
+    if not host:
+        return None
+    return host[4:] if host.startswith("www.") else host
+
+
+@register
+class LineFrequency(GlobalStage):
+    type = "line_frequency"
+    Params = LineFrequencyParams
+    params: LineFrequencyParams
+
+    def key_columns(self) -> dict[str, pa.DataType]:
+        return {LINES: pa.binary(), CHARS: pa.int64(), SITE: pa.string()}
+
+    def __call__(self, batch: Batch) -> Batch:
+        texts = batch["text"]
+        keys = line_keys(texts)
+        counted = keys.key_chars >= self.params.min_line_chars
+        records = np.empty(int(counted.sum()), dtype=RECORD)
+        for name in RECORD.names:
+            records[name] = getattr(keys, name)[counted]
+        per_doc = np.bincount(keys.doc[counted], minlength=len(texts))
+        ends = np.cumsum(per_doc) * RECORD.itemsize
+        flat = records.tobytes()
+        batch[LINES] = [flat[start:end] for start, end in zip([0, *ends[:-1].tolist()], ends.tolist())]
+        batch[CHARS] = [len(t) for t in texts]
+        urls = batch["url"] if "url" in batch and self.params.site_from_url else [None] * len(texts)
+        batch[SITE] = [site_of(u) for u in urls]
+        batch.count("line_frequency.lines_counted", len(records))
+        return batch
+
+    def decide(self, keys: pa.Table, context: GlobalContext) -> list[Edit | None]:
+        p = self.params
+        n = keys.num_rows
+        records, doc = _records(keys[LINES])
+        doc_chars = keys[CHARS].to_numpy().astype(np.int64)
+        site = _site_ids(keys[SITE])
+        del keys
+        chrome = chrome_lines(records["hash"], records["key_chars"], doc, site, n, p)
+
+        removed = np.bincount(doc[chrome], weights=records["chars"][chrome].astype(np.float64) + 1, minlength=n)
+        touched = np.bincount(doc[chrome], minlength=n) > 0
+        guarded = touched & (removed > p.max_removed_share * np.maximum(doc_chars, 1))
+        context.counters["line_frequency.documents_guarded"] += int(guarded.sum())
+        context.counters["line_frequency.lines_guarded"] += int(chrome[guarded[doc]].sum())
+        chrome &= ~guarded[doc]
+
+        out: list[Edit | None] = [None] * n
+        rows = np.flatnonzero(chrome)
+        if len(rows):
+            line_doc = doc[rows]
+            line_index = records["index"][rows]
+            starts = np.flatnonzero(np.concatenate([[True], line_doc[1:] != line_doc[:-1]]))
+            for start, end in zip(starts.tolist(), [*starts[1:].tolist(), len(rows)]):
+                d = int(line_doc[start])
+                out[d] = Edit(line_index[start:end].tolist(), f"{end - start} lines repeated across documents")
+        return out
+
+
+def chrome_lines(hashes: np.ndarray, key_chars: np.ndarray, doc: np.ndarray, site: np.ndarray, n_docs: int, p: LineFrequencyParams) -> np.ndarray:
+    """Which counted lines are chrome under the corpus and site rules (before the copy guard).
+
+    `hashes`, `key_chars` and `doc` have one entry per counted line, in document order;
+    `site` one per document (-1: no site).
+    """
+    chrome = np.zeros(len(hashes), dtype=bool)
+    if not len(hashes):
+        return chrome
+    doc_fingerprint = _fingerprints(hashes, doc, n_docs)
+    fingerprint = doc_fingerprint[doc]
+    factor = np.where(key_chars >= p.long_line_chars, p.long_line_factor, 1.0)
+
+    order = np.lexsort((fingerprint, hashes))
+    sorted_hashes = hashes[order]
+    corpus_docs = _distinct_per_group(_run_starts(sorted_hashes), fingerprint[order])
+    chrome[order] = corpus_docs >= p.min_corpus_docs * factor[order]
+    del order, sorted_hashes, corpus_docs
+
+    line_site = site[doc]
+    with_site = np.flatnonzero(line_site >= 0)
+    if len(with_site):
+        site_total = _site_totals(site, doc_fingerprint, int(site.max()) + 1)
+        order = with_site[np.lexsort((fingerprint[with_site], line_site[with_site], hashes[with_site]))]
+        starts = _run_starts(hashes[order]) | _run_starts(line_site[order])
+        site_docs = _distinct_per_group(starts, fingerprint[order])
+        need = np.maximum(p.min_site_docs, p.min_site_share * site_total[line_site[order]]) * factor[order]
+        chrome[order] |= site_docs >= need
+        del order, site_docs, need
+
+    # A prose-length line keeps its first copy (in input order): a paragraph that many pages
+    # quote or syndicate is text worth having once; only its repeats are removed.
+    long_chrome = np.flatnonzero(chrome & (key_chars >= p.long_line_chars))
+    if len(long_chrome):
+        order = long_chrome[np.lexsort((doc[long_chrome], hashes[long_chrome]))]
+        chrome[order[_run_starts(hashes[order])]] = False
+    return chrome
+
+
+def _run_starts(values: np.ndarray) -> np.ndarray:
+    """True where a sorted array's value differs from the one before (and at 0)."""
+    starts = np.ones(len(values), dtype=bool)
+    starts[1:] = values[1:] != values[:-1]
+    return starts
+
+
+def _distinct_per_group(starts: np.ndarray, member: np.ndarray) -> np.ndarray:
+    """For rows sorted by (group, member), `starts` marking each group's first row: each row's group's distinct members."""
+    new_member = starts | _run_starts(member)
+    group_id = np.cumsum(starts) - 1
+    counts = np.bincount(group_id, weights=new_member, minlength=int(group_id[-1]) + 1)
+    return counts[group_id]
+
+
+def _fingerprints(hashes: np.ndarray, doc: np.ndarray, n_docs: int) -> np.ndarray:
+    """A 64-bit fingerprint per document: the wrapping sum of its counted lines' keys, mixed.
+
+    Exact copies (and pages differing only in whitespace, numbers or uncounted lines) get
+    the same fingerprint; a document with no counted line gets its own index.
+    """
+    fingerprint = np.arange(n_docs, dtype=np.uint64) | np.uint64(1 << 63)
+    mixed = mix64(hashes.copy())
+    present = np.flatnonzero(np.bincount(doc, minlength=n_docs))
+    starts = np.searchsorted(doc, present)
+    with np.errstate(over="ignore"):
+        fingerprint[present] = mix64(np.add.reduceat(mixed, starts))
+    return fingerprint
+
+
+def _site_totals(site: np.ndarray, fingerprint: np.ndarray, n_sites: int) -> np.ndarray:
+    """Distinct document fingerprints per site."""
+    has_site = site >= 0
+    pairs = np.unique(np.stack([site[has_site].astype(np.uint64), fingerprint[has_site]]), axis=1)
+    return np.bincount(pairs[0].astype(np.int64), minlength=n_sites)
+
+
+def _records(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """The per-line records of every document, concatenated, and the document of each."""
+    parts, docs, first_doc = [], [], 0
+    for chunk in column.chunks:
+        if not pa.types.is_binary(chunk.type):
+            chunk = chunk.cast(pa.binary())
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32, count=len(chunk) + 1, offset=chunk.offset * 4)
+        data = chunk.buffers()[2]
+        raw = np.frombuffer(data, dtype=np.uint8, count=int(offsets[-1] - offsets[0]), offset=int(offsets[0])) if data else np.empty(0, np.uint8)
+        parts.append(raw.view(RECORD).copy())
+        docs.append(np.repeat(np.arange(first_doc, first_doc + len(chunk), dtype=np.int32), np.diff(offsets) // RECORD.itemsize))
+        first_doc += len(chunk)
+    if not parts:
+        return np.empty(0, dtype=RECORD), np.empty(0, dtype=np.int32)
+    return np.concatenate(parts), np.concatenate(docs)
+
+
+def _site_ids(column: pa.ChunkedArray) -> np.ndarray:
+    """A small integer per distinct site (first-seen order), -1 for documents without one."""
+    encoded = pc.dictionary_encode(column.combine_chunks()) if len(column) else None
+    if encoded is None:
+        return np.empty(0, dtype=np.int32)
+    return encoded.indices.fill_null(-1).to_numpy().astype(np.int32)
