@@ -31,11 +31,11 @@ fingerprint, doc, line); rule 2 is `groupby(key).nunique(fingerprint)` and
 giving a small set of chrome (key, site) pairs; joining the rows with it and
 `groupby(doc)` gives each document's chrome lines and characters for rule 3.
 
-Memory of the decide step, per counted line: 8 bytes of key, 4 of line index, 4 of
-characters, 4 of document index, 4 of site id, 8 of fingerprint, 1 of length class, plus
-the 8-byte sort order and the sorted copies of the sort keys (about 20 bytes), so about
-60 bytes at its peak (`benchmarks/bench_line_frequency.py` prints the measured figure);
-the keys table the runner hands in holds 20 bytes a line more until it is freed.
+Memory of the decide step, per counted line: the 20-byte record, 4 bytes of document
+index, 4 of copy group, 1 of length class and 1 of decision, plus while a rule runs the
+8-byte sort order and sorted copies of its keys (8 + 4 + 4): about 55 bytes at the peak,
+measured by `benchmarks/bench_line_frequency.py`; the keys table the runner hands in
+(20 bytes a line) is freed once its records are copied.
 """
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ class LineFrequencyParams(StageParams):
         "phrase three pages of a 10,000-page site happen to share is not chrome.",
     )
     min_corpus_docs: int = Field(
-        10, ge=2, le=1_000_000_000, description="Corpus rule: distinct documents (any host) a line must stand on."
+        5, ge=2, le=1_000_000_000, description="Corpus rule: distinct documents (any host) a line must stand on."
     )
     long_line_chars: int = Field(
         50,
@@ -151,7 +151,7 @@ class LineFrequency(GlobalStage):
 
         removed = np.bincount(doc[chrome], weights=records["chars"][chrome].astype(np.float64) + 1, minlength=n)
         touched = np.bincount(doc[chrome], minlength=n) > 0
-        guarded = touched & (removed > p.max_removed_share * np.maximum(doc_chars, 1))
+        guarded = touched & (removed > p.max_removed_share * (doc_chars + 1))  # each line counted with its "\n"
         context.counters["line_frequency.documents_guarded"] += int(guarded.sum())
         context.counters["line_frequency.lines_guarded"] += int(chrome[guarded[doc]].sum())
         chrome &= ~guarded[doc]
@@ -172,35 +172,40 @@ def chrome_lines(hashes: np.ndarray, key_chars: np.ndarray, doc: np.ndarray, sit
     """Which counted lines are chrome under the corpus and site rules (before the copy guard).
 
     `hashes`, `key_chars` and `doc` have one entry per counted line, in document order;
-    `site` one per document (-1: no site).
+    `site` one per document (-1: no site). Each rule sorts the lines by (key[, site], copy
+    group) once; a group's decision is made once and spread over its lines.
     """
     chrome = np.zeros(len(hashes), dtype=bool)
     if not len(hashes):
         return chrome
-    doc_fingerprint = _fingerprints(hashes, doc, n_docs)
-    fingerprint = doc_fingerprint[doc]
-    factor = np.where(key_chars >= p.long_line_chars, p.long_line_factor, 1.0)
+    representative = _copy_groups(hashes, doc, n_docs)  # per document: the first document with its fingerprint
+    member = representative[doc]
+    long_line = key_chars >= p.long_line_chars
 
-    order = np.lexsort((fingerprint, hashes))
-    sorted_hashes = hashes[order]
-    corpus_docs = _distinct_per_group(_run_starts(sorted_hashes), fingerprint[order])
-    chrome[order] = corpus_docs >= p.min_corpus_docs * factor[order]
-    del order, sorted_hashes, corpus_docs
+    order = np.lexsort((member, hashes))
+    starts = _run_starts(hashes[order])
+    group_docs, group_first = _distinct_per_group(starts, member[order])
+    need = np.where(long_line[order[group_first]], p.min_corpus_docs * p.long_line_factor, p.min_corpus_docs)
+    chrome[order] = np.repeat(group_docs >= need, np.diff(np.append(group_first, len(order))))
+    del order, starts
 
     line_site = site[doc]
     with_site = np.flatnonzero(line_site >= 0)
     if len(with_site):
-        site_total = _site_totals(site, doc_fingerprint, int(site.max()) + 1)
-        order = with_site[np.lexsort((fingerprint[with_site], line_site[with_site], hashes[with_site]))]
+        site_docs = _site_totals(site, representative)
+        order = with_site[np.lexsort((member[with_site], line_site[with_site], hashes[with_site]))]
         starts = _run_starts(hashes[order]) | _run_starts(line_site[order])
-        site_docs = _distinct_per_group(starts, fingerprint[order])
-        need = np.maximum(p.min_site_docs, p.min_site_share * site_total[line_site[order]]) * factor[order]
-        chrome[order] |= site_docs >= need
-        del order, site_docs, need
+        group_docs, group_first = _distinct_per_group(starts, member[order])
+        first_rows = order[group_first]
+        need = np.maximum(p.min_site_docs, p.min_site_share * site_docs[line_site[first_rows]])
+        need = np.where(long_line[first_rows], need * p.long_line_factor, need)
+        chrome[order] |= np.repeat(group_docs >= need, np.diff(np.append(group_first, len(order))))
+        del order, starts
 
     # A prose-length line keeps its first copy (in input order): a paragraph that many pages
-    # quote or syndicate is text worth having once; only its repeats are removed.
-    long_chrome = np.flatnonzero(chrome & (key_chars >= p.long_line_chars))
+    # quote or syndicate is text worth having once; only its repeats are removed. Chrome is
+    # short, and goes everywhere.
+    long_chrome = np.flatnonzero(chrome & long_line)
     if len(long_chrome):
         order = long_chrome[np.lexsort((doc[long_chrome], hashes[long_chrome]))]
         chrome[order[_run_starts(hashes[order])]] = False
@@ -214,51 +219,55 @@ def _run_starts(values: np.ndarray) -> np.ndarray:
     return starts
 
 
-def _distinct_per_group(starts: np.ndarray, member: np.ndarray) -> np.ndarray:
-    """For rows sorted by (group, member), `starts` marking each group's first row: each row's group's distinct members."""
+def _distinct_per_group(starts: np.ndarray, member: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows sorted by (group, member), `starts` marking each group's first row: each group's
+    number of distinct members, and its first row."""
     new_member = starts | _run_starts(member)
-    group_id = np.cumsum(starts) - 1
-    counts = np.bincount(group_id, weights=new_member, minlength=int(group_id[-1]) + 1)
-    return counts[group_id]
+    group_first = np.flatnonzero(starts)
+    return np.add.reduceat(new_member, group_first, dtype=np.int64), group_first
 
 
-def _fingerprints(hashes: np.ndarray, doc: np.ndarray, n_docs: int) -> np.ndarray:
-    """A 64-bit fingerprint per document: the wrapping sum of its counted lines' keys, mixed.
+def _copy_groups(hashes: np.ndarray, doc: np.ndarray, n_docs: int) -> np.ndarray:
+    """Per document, the first document with the same fingerprint (int32).
 
-    Exact copies (and pages differing only in whitespace, numbers or uncounted lines) get
-    the same fingerprint; a document with no counted line gets its own index.
+    The fingerprint is the wrapping sum of its counted lines' keys, mixed: exact copies (and
+    pages differing only in whitespace, numbers or uncounted lines) share it, so they count
+    as one document. A document with no counted line is its own group.
     """
     fingerprint = np.arange(n_docs, dtype=np.uint64) | np.uint64(1 << 63)
-    mixed = mix64(hashes.copy())
     present = np.flatnonzero(np.bincount(doc, minlength=n_docs))
-    starts = np.searchsorted(doc, present)
-    with np.errstate(over="ignore"):
-        fingerprint[present] = mix64(np.add.reduceat(mixed, starts))
-    return fingerprint
+    if len(present):
+        with np.errstate(over="ignore"):
+            fingerprint[present] = mix64(np.add.reduceat(mix64(hashes.copy()), np.searchsorted(doc, present)))
+    _, first, inverse = np.unique(fingerprint, return_index=True, return_inverse=True)
+    return first.astype(np.int32)[inverse.reshape(-1)]
 
 
-def _site_totals(site: np.ndarray, fingerprint: np.ndarray, n_sites: int) -> np.ndarray:
-    """Distinct document fingerprints per site."""
-    has_site = site >= 0
-    pairs = np.unique(np.stack([site[has_site].astype(np.uint64), fingerprint[has_site]]), axis=1)
-    return np.bincount(pairs[0].astype(np.int64), minlength=n_sites)
+def _site_totals(site: np.ndarray, representative: np.ndarray) -> np.ndarray:
+    """Distinct copy groups per site."""
+    has_site = np.flatnonzero(site >= 0)
+    pairs = np.unique(site[has_site].astype(np.int64) << 32 | representative[has_site].astype(np.int64))
+    return np.bincount(pairs >> 32, minlength=int(site.max()) + 1)
 
 
 def _records(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """The per-line records of every document, concatenated, and the document of each."""
-    parts, docs, first_doc = [], [], 0
+    """The per-line records of every document, concatenated into one array, and the document of each."""
+    sizes = pc.binary_length(column).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    if (sizes % RECORD.itemsize).any():
+        raise ValueError(f"{LINES}: a row's length is not a multiple of {RECORD.itemsize} bytes")
+    per_doc = sizes // RECORD.itemsize
+    records = np.empty(int(per_doc.sum()), dtype=RECORD)
+    raw = records.view(np.uint8)
+    at = 0
     for chunk in column.chunks:
         if not pa.types.is_binary(chunk.type):
             chunk = chunk.cast(pa.binary())
         offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32, count=len(chunk) + 1, offset=chunk.offset * 4)
-        data = chunk.buffers()[2]
-        raw = np.frombuffer(data, dtype=np.uint8, count=int(offsets[-1] - offsets[0]), offset=int(offsets[0])) if data else np.empty(0, np.uint8)
-        parts.append(raw.view(RECORD).copy())
-        docs.append(np.repeat(np.arange(first_doc, first_doc + len(chunk), dtype=np.int32), np.diff(offsets) // RECORD.itemsize))
-        first_doc += len(chunk)
-    if not parts:
-        return np.empty(0, dtype=RECORD), np.empty(0, dtype=np.int32)
-    return np.concatenate(parts), np.concatenate(docs)
+        size = int(offsets[-1] - offsets[0])
+        if size:
+            raw[at : at + size] = np.frombuffer(chunk.buffers()[2], dtype=np.uint8, count=size, offset=int(offsets[0]))
+        at += size
+    return records, np.repeat(np.arange(len(per_doc), dtype=np.int32), per_doc)
 
 
 def _site_ids(column: pa.ChunkedArray) -> np.ndarray:

@@ -29,7 +29,6 @@ from builder.text.minhash import mix64, to_codepoints
 # Bumped whenever a key would change for the same line.
 KEY_SCHEME = "line-fold-digits-nows-sum-splitmix64-v1"
 _DROP = 0xFFFFFFFF  # whitespace: left out of the counting form
-_NEWLINE = 0xFFFFFFFE
 _DIGIT = ord("0")
 _U64 = np.uint64
 _LENGTH_MIX = _U64(0x9E3779B97F4A7C15)
@@ -37,11 +36,11 @@ _LENGTH_MIX = _U64(0x9E3779B97F4A7C15)
 
 @lru_cache(maxsize=1)
 def _fold_table() -> np.ndarray:
-    """BMP code point -> its counting form (`_DROP` for whitespace, `_NEWLINE` for "\\n")."""
+    """BMP code point -> its counting form (`_DROP` for whitespace)."""
     table = np.arange(0x10000, dtype=np.uint32)
     for code in range(0x10000):
         folded = chr(code).translate(WIDTH_FOLD)
-        if folded.isspace():
+        if folded.isspace():  # "\n" too: lines are split on it, it is in no line's form
             table[code] = _DROP
         elif folded.isdecimal():
             table[code] = _DIGIT
@@ -49,7 +48,6 @@ def _fold_table() -> np.ndarray:
             table[code] = ord(folded.lower())
         else:
             table[code] = ord(folded)
-    table[ord("\n")] = _NEWLINE
     return table
 
 
@@ -71,39 +69,45 @@ class LineKeys:
 
 def line_keys(texts: list[str]) -> LineKeys:
     codepoints, lengths = to_codepoints(texts)
-    folded = _fold_table()[np.minimum(codepoints, 0xFFFF)]
-    folded = np.where(codepoints > 0xFFFF, codepoints, folded)
-    newline = folded == _NEWLINE
+    total = len(codepoints)
+    table = _fold_table()
+    if total and int(codepoints.max()) > 0xFFFF:
+        folded = np.where(codepoints > 0xFFFF, codepoints, table[np.minimum(codepoints, 0xFFFF)])
+    else:
+        folded = table[codepoints]
 
-    # Global line number of every character: a text's first line number plus the newlines before it in the text.
-    doc_of_char = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
-    lines_per_doc = np.bincount(doc_of_char[newline], minlength=len(texts)) + 1
-    first_line = np.cumsum(lines_per_doc) - lines_per_doc
-    newlines_before = np.cumsum(newline) - newline
-    doc_start = np.cumsum(lengths) - lengths
-    at_doc_start = np.concatenate([[0], np.cumsum(newline)])[doc_start]
-    line_of_char = first_line[doc_of_char] + (newlines_before - at_doc_start[doc_of_char])
-    total_lines = int(lines_per_doc.sum())
-    chars = np.bincount(line_of_char[~newline], minlength=total_lines)
+    # Lines as [start, end) positions in the concatenation: each text starts one, each "\n" ends one
+    # and starts the next. Sorting keeps them in text order (positions only grow; ties are empty lines).
+    newline_at = np.flatnonzero(codepoints == 0x0A)
+    doc_end = np.cumsum(lengths)
+    starts = np.sort(np.concatenate([doc_end - lengths, newline_at + 1]))
+    ends = np.sort(np.concatenate([newline_at, doc_end]))
+    lines_per_doc = np.diff(np.searchsorted(newline_at, np.concatenate([[0], doc_end]))) + 1
 
-    # The counting form: no whitespace, digit runs collapsed to one digit.
-    kept = (folded != _DROP) & ~newline
-    form, form_line = folded[kept], line_of_char[kept]
-    repeat_digit = np.zeros(len(form), dtype=bool)
-    repeat_digit[1:] = (form[1:] == _DIGIT) & (form[:-1] == _DIGIT) & (form_line[1:] == form_line[:-1])
-    form, form_line = form[~repeat_digit], form_line[~repeat_digit]
-    key_chars = np.bincount(form_line, minlength=total_lines)
+    # The counting form: no whitespace (nor "\n"), digit runs collapsed to one digit.
+    form_at = np.flatnonzero(folded != _DROP)
+    form = folded[form_at]
+    first_of_line = np.zeros(len(form) + 1, dtype=bool)
+    first_of_line[np.searchsorted(form_at, starts)] = True
+    digit = form == _DIGIT
+    repeat_digit = digit[1:] & digit[:-1] & ~first_of_line[1 : len(form)]
+    if repeat_digit.any():
+        keep = np.concatenate([[True], ~repeat_digit])
+        form, form_at = form[keep], form_at[keep]
+    line_first = np.searchsorted(form_at, starts)
+    key_chars = np.searchsorted(form_at, ends) - line_first
 
-    hashes = np.zeros(total_lines, dtype=np.uint64)
+    hashes = np.zeros(len(starts), dtype=np.uint64)
     if len(form):
-        line_start = np.cumsum(key_chars) - key_chars
-        position = np.arange(len(form), dtype=np.int64) - line_start[form_line]
-        values = mix64((position.astype(np.uint64) << _U64(21)) | form.astype(np.uint64))
+        position = np.arange(len(form), dtype=np.uint64) - np.repeat(line_first.astype(np.uint64), key_chars)
+        position <<= _U64(21)
+        position |= form
+        values = mix64(position)
         nonempty = np.flatnonzero(key_chars)
         with np.errstate(over="ignore"):
-            sums = np.add.reduceat(values, line_start[nonempty])
+            sums = np.add.reduceat(values, line_first[nonempty])
             hashes[nonempty] = mix64(sums ^ (key_chars[nonempty].astype(np.uint64) * _LENGTH_MIX))
 
     doc = np.repeat(np.arange(len(texts), dtype=np.int64), lines_per_doc)
-    index = np.arange(total_lines, dtype=np.int64) - first_line[doc]
-    return LineKeys(doc, index.astype(np.uint32), chars.astype(np.uint32), key_chars.astype(np.uint32), hashes)
+    index = np.arange(len(starts), dtype=np.int64) - (np.cumsum(lines_per_doc) - lines_per_doc)[doc]
+    return LineKeys(doc, index.astype(np.uint32), (ends - starts).astype(np.uint32), key_chars.astype(np.uint32), hashes)
