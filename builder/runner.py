@@ -1,9 +1,9 @@
 """The build: read → stages (in the engine) → Parquet shards → a published version.
 
 The runner owns I/O, parallelism, statistics and errors. The stage list is split into
-segments at each global stage (dedup): a segment's rows are written to an intermediate
-Parquet file with their keys, the global stage decides from the keys alone, and the
-next segment reads the survivors back. Every input document ends kept, dropped with a
+segments at each global stage (line_frequency, dedup): a segment's rows are written to an
+intermediate Parquet file with their keys, the global stage decides from the keys alone
+(drop, edit or keep each row), and the next segment reads the survivors back, edited. Every input document ends kept, dropped with a
 reason, or quarantined with its error, and the counts are checked to add up.
 """
 from __future__ import annotations
