@@ -32,10 +32,10 @@ giving a small set of chrome (key, site) pairs; joining the rows with it and
 `groupby(doc)` gives each document's chrome lines and characters for rule 3.
 
 Memory of the decide step, per counted line: the 20-byte record, 4 bytes of document
-index, 4 of copy group, 1 of length class and 1 of decision, plus while a rule runs the
-8-byte sort order and sorted copies of its keys (8 + 4 + 4): about 55 bytes at the peak,
-measured by `benchmarks/bench_line_frequency.py`; the keys table the runner hands in
-(20 bytes a line) is freed once its records are copied.
+index, 1 of length class and 1 of decision, plus while a rule runs its 8-byte sort order,
+the sorted group keys (8) and documents (4): about 50 bytes at the peak, and the keys table
+the runner hands in (20 bytes a line) until its records are copied out of it.
+`benchmarks/bench_line_frequency.py` measures it.
 """
 from __future__ import annotations
 
@@ -50,6 +50,8 @@ from builder.stages import register
 from builder.stages.base import Batch, Edit, GlobalContext, GlobalStage, StageParams
 from builder.text.line_keys import line_keys
 from builder.text.minhash import mix64
+
+_U64 = np.uint64
 
 LINES, CHARS, SITE = "_linefreq_lines", "_linefreq_chars", "_linefreq_site"
 RECORD = np.dtype([("hash", "<u8"), ("index", "<u4"), ("chars", "<u4"), ("key_chars", "<u4")])
@@ -172,43 +174,51 @@ def chrome_lines(hashes: np.ndarray, key_chars: np.ndarray, doc: np.ndarray, sit
     """Which counted lines are chrome under the corpus and site rules (before the copy guard).
 
     `hashes`, `key_chars` and `doc` have one entry per counted line, in document order;
-    `site` one per document (-1: no site). Each rule sorts the lines by (key[, site], copy
-    group) once; a group's decision is made once and spread over its lines.
+    `site` one per document (-1: no site). Each rule stable-sorts the lines by its group key
+    (the line's key, or key and site), so a group's lines stay in document order: a
+    document's first line in its group, if the document is the first of its copy group,
+    counts one. A group's decision is made once and spread over its lines.
     """
     chrome = np.zeros(len(hashes), dtype=bool)
     if not len(hashes):
         return chrome
-    representative = _copy_groups(hashes, doc, n_docs)  # per document: the first document with its fingerprint
-    member = representative[doc]
+    fingerprint = _fingerprints(hashes, doc, n_docs)
     long_line = key_chars >= p.long_line_chars
-
-    order = np.lexsort((member, hashes))
-    starts = _run_starts(hashes[order])
-    group_docs, group_first = _distinct_per_group(starts, member[order])
-    need = np.where(long_line[order[group_first]], p.min_corpus_docs * p.long_line_factor, p.min_corpus_docs)
-    chrome[order] = np.repeat(group_docs >= need, np.diff(np.append(group_first, len(order))))
-    del order, starts
 
     line_site = site[doc]
     with_site = np.flatnonzero(line_site >= 0)
     if len(with_site):
-        site_docs = _site_totals(site, representative)
-        order = with_site[np.lexsort((member[with_site], line_site[with_site], hashes[with_site]))]
-        starts = _run_starts(hashes[order]) | _run_starts(line_site[order])
-        group_docs, group_first = _distinct_per_group(starts, member[order])
-        first_rows = order[group_first]
+        site_mix = mix64(np.arange(int(site.max()) + 1, dtype=np.uint64) + _U64(1))
+        copies_on_site = fingerprint ^ np.where(site >= 0, site_mix[np.maximum(site, 0)], _U64(0))  # copies on one site count once there
+        canonical = _first_of_copies(copies_on_site)
+        site_docs = np.bincount(site[canonical & (site >= 0)], minlength=len(site_mix))
+        group_key = hashes[with_site] ^ site_mix[line_site[with_site]]
+        sort = np.argsort(group_key, kind="stable")
+        starts = _run_starts(group_key[sort])
+        del group_key
+        order = with_site[sort]
+        del sort
+        docs_in_group, first = _documents_per_group(starts, doc[order], canonical)
+        first_rows = order[first]
         need = np.maximum(p.min_site_docs, p.min_site_share * site_docs[line_site[first_rows]])
         need = np.where(long_line[first_rows], need * p.long_line_factor, need)
-        chrome[order] |= np.repeat(group_docs >= need, np.diff(np.append(group_first, len(order))))
-        del order, starts
+        chrome[order] = np.repeat(docs_in_group >= need, np.diff(np.append(first, len(order))))
+        del order, starts, first_rows
+    del line_site, with_site
+
+    canonical = _first_of_copies(fingerprint)
+    order = np.argsort(hashes, kind="stable")
+    starts = _run_starts(hashes[order])
+    docs_in_group, first = _documents_per_group(starts, doc[order], canonical)
+    need = np.where(long_line[order[first]], p.min_corpus_docs * p.long_line_factor, p.min_corpus_docs)
+    chrome[order] |= np.repeat(docs_in_group >= need, np.diff(np.append(first, len(order))))
+    del starts, first
 
     # A prose-length line keeps its first copy (in input order): a paragraph that many pages
     # quote or syndicate is text worth having once; only its repeats are removed. Chrome is
     # short, and goes everywhere.
-    long_chrome = np.flatnonzero(chrome & long_line)
-    if len(long_chrome):
-        order = long_chrome[np.lexsort((doc[long_chrome], hashes[long_chrome]))]
-        chrome[order[_run_starts(hashes[order])]] = False
+    long_chrome = order[chrome[order] & long_line[order]]  # still sorted by key, then document
+    chrome[long_chrome[_run_starts(hashes[long_chrome])]] = False
     return chrome
 
 
@@ -219,35 +229,36 @@ def _run_starts(values: np.ndarray) -> np.ndarray:
     return starts
 
 
-def _distinct_per_group(starts: np.ndarray, member: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows sorted by (group, member), `starts` marking each group's first row: each group's
-    number of distinct members, and its first row."""
-    new_member = starts | _run_starts(member)
-    group_first = np.flatnonzero(starts)
-    return np.add.reduceat(new_member, group_first, dtype=np.int64), group_first
+def _documents_per_group(starts: np.ndarray, sorted_doc: np.ndarray, canonical: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lines sorted by group and, within a group, by document (`starts` marks each group's first
+    line): each group's number of distinct documents, copies counted once, and its first line."""
+    new_doc = starts.copy()
+    new_doc[1:] |= sorted_doc[1:] != sorted_doc[:-1]
+    new_doc &= canonical[sorted_doc]
+    first = np.flatnonzero(starts)
+    return np.add.reduceat(new_doc, first, dtype=np.int64), first
 
 
-def _copy_groups(hashes: np.ndarray, doc: np.ndarray, n_docs: int) -> np.ndarray:
-    """Per document, the first document with the same fingerprint (int32).
+def _fingerprints(hashes: np.ndarray, doc: np.ndarray, n_docs: int) -> np.ndarray:
+    """A 64-bit fingerprint per document: the wrapping sum of its counted lines' keys, mixed.
 
-    The fingerprint is the wrapping sum of its counted lines' keys, mixed: exact copies (and
-    pages differing only in whitespace, numbers or uncounted lines) share it, so they count
-    as one document. A document with no counted line is its own group.
+    Exact copies (and pages differing only in whitespace, numbers or uncounted lines) share
+    it. A document with no counted line gets one of its own.
     """
     fingerprint = np.arange(n_docs, dtype=np.uint64) | np.uint64(1 << 63)
     present = np.flatnonzero(np.bincount(doc, minlength=n_docs))
     if len(present):
         with np.errstate(over="ignore"):
             fingerprint[present] = mix64(np.add.reduceat(mix64(hashes.copy()), np.searchsorted(doc, present)))
-    _, first, inverse = np.unique(fingerprint, return_index=True, return_inverse=True)
-    return first.astype(np.int32)[inverse.reshape(-1)]
+    return fingerprint
 
 
-def _site_totals(site: np.ndarray, representative: np.ndarray) -> np.ndarray:
-    """Distinct copy groups per site."""
-    has_site = np.flatnonzero(site >= 0)
-    pairs = np.unique(site[has_site].astype(np.int64) << 32 | representative[has_site].astype(np.int64))
-    return np.bincount(pairs >> 32, minlength=int(site.max()) + 1)
+def _first_of_copies(fingerprint: np.ndarray) -> np.ndarray:
+    """True for each document that is the first (in input order) with its fingerprint."""
+    _, first = np.unique(fingerprint, return_index=True)
+    canonical = np.zeros(len(fingerprint), dtype=bool)
+    canonical[first] = True
+    return canonical
 
 
 def _records(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
