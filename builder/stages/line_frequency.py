@@ -28,8 +28,10 @@ applies it while streaming the rows on.
 As a shuffle (a distributed engine): the map's records are exploded to rows (key, site,
 fingerprint, doc, line); rule 2 is `groupby(key).nunique(fingerprint)` and
 `groupby(key, site).nunique(fingerprint)` joined with `groupby(site).nunique(fingerprint)`,
-giving a small set of chrome (key, site) pairs; joining the rows with it and
-`groupby(doc)` gives each document's chrome lines and characters for rule 3.
+giving a small set of chrome (key, site) pairs (a prose-length key's first copy is
+`groupby(key).min(doc)`); joining the rows with it and `groupby(doc)` gives each
+document's chrome lines and characters for rule 3. The fingerprints are one
+`groupby(doc).sum(mixed key)` before that.
 
 Memory of the decide step, per counted line: the 20-byte record, 4 bytes of document
 index, 1 of length class and 1 of decision, plus while a rule runs its 8-byte sort order,
