@@ -248,3 +248,22 @@ def test_bad_param_names_the_key(tmp_path):
     done = run_cli("--config", str(config))
     assert done.returncode == 2
     assert "min_corpus_docs" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_sorted_groups_walk_every_line_once_and_never_split_a_group():
+    import numpy as np
+
+    from builder.stages.line_frequency import _sorted_groups
+
+    rng = np.random.default_rng(7)
+    keys = np.concatenate([np.full(50, 7, dtype=np.uint64), rng.integers(0, 20, size=300).astype(np.uint64)])
+    rng.shuffle(keys)
+    seen, group_keys = [], []
+    for rows, first in _sorted_groups(keys, slice_lines=4):
+        seen.extend(rows.tolist())
+        assert first[0] == 0
+        group_keys.extend(keys[rows[first]].tolist())
+        for a, b in zip(first, [*first[1:], len(rows)]):
+            assert len(set(keys[rows[a:b]].tolist())) == 1
+    assert sorted(seen) == list(range(len(keys)))
+    assert len(group_keys) == len(set(group_keys)) == len(set(keys.tolist()))  # no group cut across slices

@@ -34,13 +34,15 @@ document's chrome lines and characters for rule 3. The fingerprints are one
 `groupby(doc).sum(mixed key)` before that.
 
 Memory of the decide step, per counted line: the 20-byte record, 4 bytes of document
-index, 1 of length class and 1 of decision, plus while a rule runs its 8-byte sort order,
-the sorted group keys (8) and documents (4): about 50 bytes at the peak, and the keys table
-the runner hands in (20 bytes a line) until its records are copied out of it.
-`benchmarks/bench_line_frequency.py` measures it.
+index, 1 of length class and 1 of decision, plus while a rule runs its 8-byte sort order
+and, for the site rule, the 8-byte (key, site) group key; per-group scratch is bounded by
+walking the sorted lines in slices of whole groups. The keys table the runner hands in
+(20 bytes a line) is held until its records are copied out of it.
+`benchmarks/bench_line_frequency.py` measures the total.
 """
 from __future__ import annotations
 
+from typing import Iterator
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -56,7 +58,10 @@ from builder.text.minhash import mix64
 _U64 = np.uint64
 
 LINES, CHARS, SITE = "_linefreq_lines", "_linefreq_chars", "_linefreq_site"
-RECORD = np.dtype([("hash", "<u8"), ("index", "<u4"), ("chars", "<u4"), ("key_chars", "<u4")])
+# One counted line: its key, index in the text, length, counting-form length (capped) and whether
+# it is the first line with its key in its document (1) or a repeat inside it (0).
+RECORD = np.dtype([("hash", "<u8"), ("index", "<u4"), ("chars", "<u4"), ("key_chars", "<u2"), ("first", "u1"), ("pad", "u1")])
+_MAX_KEY_CHARS = 0xFFFF
 
 
 class LineFrequencyParams(StageParams):
@@ -83,7 +88,7 @@ class LineFrequencyParams(StageParams):
     long_line_chars: int = Field(
         50,
         ge=1,
-        le=100_000,
+        le=10_000,
         description="Lines whose counting form has this many characters or more are prose-length: a repeated "
         "one is more often a syndicated or quoted paragraph than chrome, so it needs `long_line_factor` times "
         "the document counts of both rules, and its first copy in input order stays (the text is kept once).",
@@ -131,10 +136,13 @@ class LineFrequency(GlobalStage):
         texts = batch["text"]
         keys = line_keys(texts)
         counted = keys.key_chars >= self.params.min_line_chars
-        records = np.empty(int(counted.sum()), dtype=RECORD)
-        for name in RECORD.names:
+        records = np.zeros(int(counted.sum()), dtype=RECORD)
+        for name in ("hash", "index", "chars"):
             records[name] = getattr(keys, name)[counted]
-        per_doc = np.bincount(keys.doc[counted], minlength=len(texts))
+        records["key_chars"] = np.minimum(keys.key_chars[counted], _MAX_KEY_CHARS)
+        line_doc = keys.doc[counted]
+        records["first"] = _first_in_document(records["hash"], line_doc)
+        per_doc = np.bincount(line_doc, minlength=len(texts))
         ends = np.cumsum(per_doc) * RECORD.itemsize
         flat = records.tobytes()
         batch[LINES] = [flat[start:end] for start, end in zip([0, *ends[:-1].tolist()], ends.tolist())]
@@ -151,7 +159,7 @@ class LineFrequency(GlobalStage):
         doc_chars = keys[CHARS].to_numpy().astype(np.int64)
         site = _site_ids(keys[SITE])
         del keys
-        chrome = chrome_lines(records["hash"], records["key_chars"], doc, site, n, p)
+        chrome = chrome_lines(records, doc, site, n, p)
 
         removed = np.bincount(doc[chrome], weights=records["chars"][chrome].astype(np.float64) + 1, minlength=n)
         touched = np.bincount(doc[chrome], minlength=n) > 0
@@ -172,73 +180,84 @@ class LineFrequency(GlobalStage):
         return out
 
 
-def chrome_lines(hashes: np.ndarray, key_chars: np.ndarray, doc: np.ndarray, site: np.ndarray, n_docs: int, p: LineFrequencyParams) -> np.ndarray:
+def chrome_lines(records: np.ndarray, doc: np.ndarray, site: np.ndarray, n_docs: int, p: LineFrequencyParams) -> np.ndarray:
     """Which counted lines are chrome under the corpus and site rules (before the copy guard).
 
-    `hashes`, `key_chars` and `doc` have one entry per counted line, in document order;
-    `site` one per document (-1: no site). Each rule stable-sorts the lines by its group key
-    (the line's key, or key and site), so a group's lines stay in document order: a
-    document's first line in its group, if the document is the first of its copy group,
-    counts one. A group's decision is made once and spread over its lines.
+    `records` (RECORD) and `doc` have one entry per counted line, in document order; `site`
+    one per document (-1: no site). Each rule sorts the lines by its group key (the line's
+    key, or key and site) once and walks the sorted order in slices of whole groups, so its
+    scratch memory is bounded by the slice, not by the number of groups. A line counts one
+    for its group when it is the first with its key in its document and that document is the
+    first of its copies, so no order inside a group is needed.
     """
-    chrome = np.zeros(len(hashes), dtype=bool)
-    if not len(hashes):
+    hashes = records["hash"]
+    chrome = np.zeros(len(records), dtype=bool)
+    if not len(records):
         return chrome
     fingerprint = _fingerprints(hashes, doc, n_docs)
-    long_line = key_chars >= p.long_line_chars
+    long_line = records["key_chars"] >= p.long_line_chars
+    first_in_doc = records["first"].view(bool)
 
-    line_site = site[doc]
-    with_site = np.flatnonzero(line_site >= 0)
-    if len(with_site):
-        site_mix = mix64(np.arange(int(site.max()) + 1, dtype=np.uint64) + _U64(1))
-        copies_on_site = fingerprint ^ np.where(site >= 0, site_mix[np.maximum(site, 0)], _U64(0))  # copies on one site count once there
-        canonical = _first_of_copies(copies_on_site)
-        site_docs = np.bincount(site[canonical & (site >= 0)], minlength=len(site_mix))
-        group_key = hashes[with_site] ^ site_mix[line_site[with_site]]
-        sort = np.argsort(group_key, kind="stable")
-        starts = _run_starts(group_key[sort])
+    if (site >= 0).any():
+        # Lines of documents without a site get a group key of their own and never count.
+        site_mix = mix64(np.arange(int(site.max()) + 2, dtype=np.uint64))  # [0]: no site
+        canonical = _first_of_copies(fingerprint ^ site_mix[site + 1]) & (site >= 0)  # copies on one site count once there
+        site_docs = np.bincount(site[canonical], minlength=len(site_mix) - 1)
+        group_key = site_mix[site + 1][doc]
+        group_key ^= hashes
+        for rows, first in _sorted_groups(group_key):
+            counts = np.add.reduceat(first_in_doc[rows] & canonical[doc[rows]], first, dtype=np.int64)
+            heads = rows[first]
+            need = np.maximum(p.min_site_docs, p.min_site_share * site_docs[site[doc[heads]]])
+            need = np.where(long_line[heads], need * p.long_line_factor, need)
+            chrome[rows] = np.repeat(counts >= need, np.diff(np.append(first, len(rows))))
         del group_key
-        order = with_site[sort]
-        del sort
-        docs_in_group, first = _documents_per_group(starts, doc[order], canonical)
-        first_rows = order[first]
-        need = np.maximum(p.min_site_docs, p.min_site_share * site_docs[line_site[first_rows]])
-        need = np.where(long_line[first_rows], need * p.long_line_factor, need)
-        chrome[order] = np.repeat(docs_in_group >= need, np.diff(np.append(first, len(order))))
-        del order, starts, first_rows
-    del line_site, with_site
 
     canonical = _first_of_copies(fingerprint)
-    order = np.argsort(hashes, kind="stable")
-    starts = _run_starts(hashes[order])
-    docs_in_group, first = _documents_per_group(starts, doc[order], canonical)
-    need = np.where(long_line[order[first]], p.min_corpus_docs * p.long_line_factor, p.min_corpus_docs)
-    chrome[order] |= np.repeat(docs_in_group >= need, np.diff(np.append(first, len(order))))
-    del starts, first
-
-    # A prose-length line keeps its first copy (in input order): a paragraph that many pages
-    # quote or syndicate is text worth having once; only its repeats are removed. Chrome is
-    # short, and goes everywhere.
-    long_chrome = order[chrome[order] & long_line[order]]  # still sorted by key, then document
-    chrome[long_chrome[_run_starts(hashes[long_chrome])]] = False
+    for rows, first in _sorted_groups(hashes):
+        counts = np.add.reduceat(first_in_doc[rows] & canonical[doc[rows]], first, dtype=np.int64)
+        sizes = np.diff(np.append(first, len(rows)))
+        need = np.where(long_line[rows[first]], p.min_corpus_docs * p.long_line_factor, p.min_corpus_docs)
+        chrome[rows] |= np.repeat(counts >= need, sizes)
+        # A prose-length line keeps its first copy (in input order): a paragraph that many pages
+        # quote or syndicate is text worth having once; only its repeats are removed. Chrome is
+        # short, and goes everywhere.
+        holder = doc[rows]
+        keeps = rows[(holder == np.repeat(np.minimum.reduceat(holder, first), sizes)) & long_line[rows]]
+        chrome[keeps] = False
     return chrome
 
 
-def _run_starts(values: np.ndarray) -> np.ndarray:
-    """True where a sorted array's value differs from the one before (and at 0)."""
-    starts = np.ones(len(values), dtype=bool)
-    starts[1:] = values[1:] != values[:-1]
-    return starts
+def _sorted_groups(group_key: np.ndarray, slice_lines: int = 1 << 20) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The lines sorted by group key, in slices of about `slice_lines` that never split a group:
+    each slice's line indices and the positions in it where a group starts."""
+    order = np.argsort(group_key)
+    n, start = len(order), 0
+    while start < n:
+        end = min(start + slice_lines, n)
+        if end < n:  # extend to the end of the group the slice would cut
+            last, step = group_key[order[end - 1]], 1024
+            while end < n:
+                differs = group_key[order[end : end + step]] != last
+                if differs.any():
+                    end += int(differs.argmax())
+                    break
+                end, step = min(end + step, n), step * 2
+        rows = order[start:end]
+        keys = group_key[rows]
+        starts = np.ones(len(rows), dtype=bool)
+        starts[1:] = keys[1:] != keys[:-1]
+        yield rows, np.flatnonzero(starts)
+        start = end
 
 
-def _documents_per_group(starts: np.ndarray, sorted_doc: np.ndarray, canonical: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Lines sorted by group and, within a group, by document (`starts` marks each group's first
-    line): each group's number of distinct documents, copies counted once, and its first line."""
-    new_doc = starts.copy()
-    new_doc[1:] |= sorted_doc[1:] != sorted_doc[:-1]
-    new_doc &= canonical[sorted_doc]
-    first = np.flatnonzero(starts)
-    return np.add.reduceat(new_doc, first, dtype=np.int64), first
+def _first_in_document(hashes: np.ndarray, doc: np.ndarray) -> np.ndarray:
+    """1 for each line that is the first with its key in its document, 0 for a repeat in it."""
+    order = np.lexsort((np.arange(len(hashes)), hashes, doc))
+    first = np.ones(len(hashes), dtype=np.uint8)
+    repeat = (hashes[order][1:] == hashes[order][:-1]) & (doc[order][1:] == doc[order][:-1])
+    first[order[1:][repeat]] = 0
+    return first
 
 
 def _fingerprints(hashes: np.ndarray, doc: np.ndarray, n_docs: int) -> np.ndarray:
