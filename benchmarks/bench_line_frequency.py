@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from builder.stages import Batch, Edit, GlobalContext
-from builder.stages.line_frequency import CHARS, LINES, RECORD, SITE, LineFrequency, LineFrequencyParams
+from builder.stages.line_frequency import CHARS, LINES, RECORD, SITE, LineFrequency, LineFrequencyParams, _first_in_document
 from common import DEFAULT_BENCH, peak_rss_mb, read_documents
 
 
@@ -92,6 +92,8 @@ def synthetic_keys(n_lines: int, seed: int = 0) -> pa.Table:
     records["index"] = np.arange(n_lines) - np.repeat(np.cumsum(per_doc) - per_doc, per_doc)
     records["chars"] = rng.integers(3, 120, size=n_lines)
     records["key_chars"] = records["chars"]
+    records["first"] = _first_in_document(records["hash"], doc)
+    records["pad"] = 0
     chars = np.bincount(doc, weights=records["chars"] + 1, minlength=n_docs).astype(np.int64) * 3  # lines not counted too
     flat = records.tobytes()
     offsets = np.concatenate([[0], np.cumsum(per_doc) * RECORD.itemsize]).astype(np.int32)

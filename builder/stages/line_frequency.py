@@ -253,10 +253,9 @@ def _sorted_groups(group_key: np.ndarray, slice_lines: int = 1 << 20) -> Iterato
 
 def _first_in_document(hashes: np.ndarray, doc: np.ndarray) -> np.ndarray:
     """1 for each line that is the first with its key in its document, 0 for a repeat in it."""
-    order = np.lexsort((np.arange(len(hashes)), hashes, doc))
-    first = np.ones(len(hashes), dtype=np.uint8)
-    repeat = (hashes[order][1:] == hashes[order][:-1]) & (doc[order][1:] == doc[order][:-1])
-    first[order[1:][repeat]] = 0
+    _, first_seen = np.unique(hashes ^ mix64(doc.astype(np.uint64)), return_index=True)
+    first = np.zeros(len(hashes), dtype=np.uint8)
+    first[first_seen] = 1
     return first
 
 
