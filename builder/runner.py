@@ -1,9 +1,9 @@
 """The build: read → stages (in the engine) → Parquet shards → a published version.
 
 The runner owns I/O, parallelism, statistics and errors. The stage list is split into
-segments at each global stage (dedup): a segment's rows are written to an intermediate
-Parquet file with their keys, the global stage decides from the keys alone, and the
-next segment reads the survivors back. Every input document ends kept, dropped with a
+segments at each global stage (line_frequency, dedup): a segment's rows are written to an
+intermediate Parquet file with their keys, the global stage decides from the keys alone
+(drop, edit or keep each row), and the next segment reads the survivors back, edited. Every input document ends kept, dropped with a
 reason, or quarantined with its error, and the counts are checked to add up.
 """
 from __future__ import annotations
@@ -33,7 +33,7 @@ from builder.publish.local import LocalRelease
 from builder.publish.manifest import read_manifest, write_json
 from builder.publish.release import Release
 from builder.publish.versions import published_versions
-from builder.stages import Drop, GlobalContext, GlobalStage
+from builder.stages import Drop, Edit, GlobalContext, GlobalStage
 
 log = logging.getLogger("builder")
 MB = 1 << 20
@@ -309,40 +309,52 @@ class Build:
         """Run the global decision on keys only, then stream the survivors onward."""
         started = time.perf_counter()
         paths = [str(s.path) for s in written]
-        artifacts = staging.version_dir / stage.type
-        artifacts.mkdir(parents=True, exist_ok=True)
-        context = GlobalContext(staging.previous_versions, artifacts, self.config.executor.workers)
+        context = GlobalContext(staging.previous_versions, staging.version_dir / stage.type, self.config.executor.workers)
         # The keys table is handed over, not kept here: the stage may free columns it has copied.
-        drops: list[Drop | None] = stage.decide(
+        decisions: list[Drop | Edit | None] = stage.decide(
             pa.concat_tables([pq.read_table(p, columns=["id", *stage.key_columns()]) for p in paths]), context
         )
-        if len(drops) != sum(s.rows for s in written):
-            raise RuntimeError(f"stage {stage.type!r} returned {len(drops)} decisions for {sum(s.rows for s in written)} rows")
+        if len(decisions) != sum(s.rows for s in written):
+            raise RuntimeError(f"stage {stage.type!r} returned {len(decisions)} decisions for {sum(s.rows for s in written)} rows")
         self.global_seconds[stage.type] = time.perf_counter() - started
+        self.counters.update(context.counters)
         stats = self.stage_stats.setdefault(stage.type, StageStats())
-        dropped_count = sum(d is not None for d in drops)
-        stats.documents_out -= dropped_count
-        return self._filter(paths, drops, stage, stats, rejected_writer)
+        stats.documents_out -= sum(isinstance(d, Drop) for d in decisions)
+        carried = [name for name in pq.ParquetFile(paths[0]).schema_arrow.names if name not in stage.key_columns()] if paths else []
+        return self._filter(paths, carried, decisions, stage, stats, rejected_writer)
 
-    def _filter(self, paths, drops, stage, stats, rejected_writer) -> Iterator[dict[str, list]]:
+    def _filter(self, paths, carried, decisions, stage, stats, rejected_writer) -> Iterator[dict[str, list]]:
+        """Stream the rows of a segment onward: drop, edit or pass each as decided; key columns stay behind."""
         offset = 0
         for path in paths:
-            for record_batch in pq.ParquetFile(path).iter_batches(batch_size=self.config.executor.batch_size):
+            for record_batch in pq.ParquetFile(path).iter_batches(batch_size=self.config.executor.batch_size, columns=carried):
                 columns = record_batch.to_pydict()
-                decisions = drops[offset : offset + record_batch.num_rows]
+                batch_decisions = decisions[offset : offset + record_batch.num_rows]
                 offset += record_batch.num_rows
-                if not any(decisions):
+                if not any(batch_decisions):
                     yield columns
                     continue
                 result = ProcessedBatch({})
                 keep = []
-                for row, drop in enumerate(decisions):
-                    if drop is None:
+                for row, decision in enumerate(batch_decisions):
+                    if isinstance(decision, Edit):
+                        before = columns["text"][row]
+                        after = _remove_lines(before, decision.lines, stage.type, columns["id"][row])
+                        if after.strip():
+                            columns["text"][row] = after
+                            stats.characters_out -= len(before) - len(after)
+                            self.counters[f"{stage.type}.documents_edited"] += 1
+                            self.counters[f"{stage.type}.lines_removed"] += len(set(decision.lines))
+                            self.counters[f"{stage.type}.characters_removed"] += len(before) - len(after)
+                        else:  # nothing left to keep: the document is dropped, with its whole text recorded
+                            decision = Drop(f"{stage.type}.all_lines_removed", decision.detail)
+                            stats.documents_out -= 1
+                    if decision is None or isinstance(decision, Edit):
                         keep.append(row)
                     else:
                         text = columns["text"][row]
                         stats.characters_out -= len(text)
-                        result.reject(columns["id"][row], drop.reason, drop.detail, columns["_source"][row], "dropped", text)
+                        result.reject(columns["id"][row], decision.reason, decision.detail, columns["_source"][row], "dropped", text)
                 self._write_rejected(result.rejected, rejected_writer)
                 yield {name: [values[row] for row in keep] for name, values in columns.items()}
 
@@ -422,6 +434,15 @@ class Build:
 
 REJECTED_SCHEMA = pa.schema([(name, pa.string()) for name in REJECTED_COLUMNS])
 REMOVED_LINES_SCHEMA = pa.schema([(name, pa.string()) for name in REMOVED_LINE_COLUMNS])
+
+
+def _remove_lines(text: str, remove, stage_type: str, doc_id: str) -> str:
+    """`text` without the lines (0-based, split on "\\n") that an Edit names."""
+    lines = text.split("\n")
+    drop = set(int(i) for i in remove)
+    if drop and (min(drop) < 0 or max(drop) >= len(lines)):
+        raise RuntimeError(f"stage {stage_type!r} asked to remove line {max(drop)} of {doc_id!r}, which has {len(lines)} lines")
+    return "\n".join(line for i, line in enumerate(lines) if i not in drop)
 
 
 def _extend_schema(schema: pa.Schema, columns: dict[str, pa.DataType]) -> pa.Schema:

@@ -5,7 +5,7 @@ Importing this package registers the built-in stages. A stage module registers i
 """
 from __future__ import annotations
 
-from builder.stages.base import Batch, Drop, GlobalContext, GlobalStage, Stage, StageParams
+from builder.stages.base import Batch, Drop, Edit, GlobalContext, GlobalStage, Stage, StageParams
 
 STAGES: dict[str, type[Stage]] = {}
 
@@ -18,6 +18,6 @@ def register(cls: type[Stage]) -> type[Stage]:
 
 
 # Built-in stages register on import (order is irrelevant; the config sets the order).
-from builder.stages import dedup, language, normalize, quality  # noqa: E402,F401
+from builder.stages import dedup, language, line_frequency, normalize, quality  # noqa: E402,F401
 
-__all__ = ["STAGES", "register", "Batch", "Drop", "GlobalContext", "GlobalStage", "Stage", "StageParams"]
+__all__ = ["STAGES", "register", "Batch", "Drop", "Edit", "GlobalContext", "GlobalStage", "Stage", "StageParams"]

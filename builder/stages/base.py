@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Iterator
+from typing import Any, ClassVar, Iterator, Sequence
 
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict
@@ -30,6 +30,22 @@ REMOVED_LINES = "_removed_lines"
 @dataclass
 class Drop:
     reason: str
+    detail: str | None = None
+
+
+@dataclass
+class Edit:
+    """A global stage's rewrite of one row: remove these lines, keep the rest.
+
+    `lines` are 0-based indices into `text.split("\\n")` of the text as the stage's map saw
+    it (the runner applies them before any later stage runs, so that is the text it has).
+    The runner joins the remaining lines with "\\n", counts the lines and characters removed
+    under `<stage>.lines_removed` / `<stage>.characters_removed`, and drops the row as
+    `<stage>.all_lines_removed` when nothing but whitespace is left. Removing lines is
+    generic; which lines to remove is the stage's business.
+    """
+
+    lines: Sequence[int]
     detail: str | None = None
 
 
@@ -100,16 +116,28 @@ class GlobalContext:
     """What a global stage's `decide` may use besides the keys of this run."""
 
     previous_versions: list[Any]  # pathlib.Path of earlier published versions, oldest first
-    artifacts_dir: Any  # pathlib.Path inside the version being built, for e.g. signatures
+    artifacts_dir: Any  # pathlib.Path inside the version being built, for e.g. signatures (create it if used)
     workers: int = 1
+    counters: Counter = field(default_factory=Counter)  # `<stage>.<event>` counts for the run report
 
 
 class GlobalStage(Stage):
-    """A stage whose decision needs every document (dedup).
+    """A stage whose decision needs every document (dedup, line_frequency).
 
     `__call__` runs in the parallel map and adds the key columns (`key_columns()`);
     `decide` then sees only those keys for all live rows in input order (plus `id`),
-    never the texts, and returns one Drop or None per row.
+    never the texts, and returns one decision per row:
+
+    - `None`: keep the row unchanged;
+    - `Drop(reason, detail)`: drop it (recorded in the rejected files with its text);
+    - `Edit(lines, detail)`: keep it without the given lines (see `Edit`).
+
+    The runner applies the decisions while it streams the rows to the next segment and
+    counts them (documents and characters out of the stage, lines and characters removed).
+    Decisions are made from keys alone so that a distributed engine can run `decide` as a
+    shuffle: the keys are small fixed-width values grouped by key (a groupby on a hash or a
+    site), and the decisions join back to the rows by position. Each stage's docstring says
+    which groupbys its decision is.
     """
 
     @abstractmethod
@@ -117,5 +145,5 @@ class GlobalStage(Stage):
         """Internal columns (names start with `_`) that `__call__` adds and `decide` reads."""
 
     @abstractmethod
-    def decide(self, keys: pa.Table, context: GlobalContext) -> list[Drop | None]:
-        """One Drop or None per row of `keys` (`id` + key columns of every live row, in input order)."""
+    def decide(self, keys: pa.Table, context: GlobalContext) -> list[Drop | Edit | None]:
+        """One Drop, Edit or None per row of `keys` (`id` + key columns of every live row, in input order)."""
