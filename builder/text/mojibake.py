@@ -392,12 +392,73 @@ def _legacy_candidates(span: str) -> list[tuple[str, str]]:
     return out
 
 
+# A word in Latin script: ASCII letters, Latin-1 letters (not `×÷`), Latin Extended-A/B
+# (Romanian ș ț ă, Polish, Czech) and Latin Extended Additional (Vietnamese ệ ố ừ).
+LATIN_WORD_RE = re.compile("[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff]+")
+# Accented letters that European languages write (French, German, Spanish, Portuguese,
+# Italian, Romanian, Nordic, Vietnamese's Latin-1 ones). Left out: `Ð Þ ð þ` (Icelandic
+# only, and common in mojibake), `ª º µ` (not letters of words), cp1252's `ƒ`.
+EUROPEAN_ACCENTED = frozenset(
+    "àáâãäåæçèéêëìíîïñòóôõöøùúûüýÿßœšžÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝŸŒŠŽ"
+)
+
+
+def reads_as_latin_word(word: str) -> bool:
+    """A Latin word with diacritics that looks like a real European word, not mojibake.
+
+    Real words carry their accents as at most half of their letters, with two plain
+    letters at least (`România`, `Größe`, `informação`; `été` is too short to tell), use accented letters that European languages write,
+    and are lower case, capitalised or all capitals. GBK or Big5 read as Latin-1 is the
+    opposite: runs of high letters with random case (`ÖÐÎÄ`, `µÄ`, `Äã`), often Icelandic
+    `Ð`/`Þ`, with few or no plain letters between them.
+    """
+    plain = sum(1 for c in word if c < "\x80")
+    accented = len(word) - plain
+    if plain < 2 or accented > plain:
+        return False
+    if not (word.islower() or word.isupper() or (word[0].isupper() and word[1:].islower())):
+        return False
+    return all(c < "\x80" or c in EUROPEAN_ACCENTED or ("\u0100" <= c and c != "\u0192") for c in word)
+
+
+def _mask_latin_words(text: str) -> str:
+    """`text` with every real Latin word that has accents (see `reads_as_latin_word`)
+    blanked out by newlines: offsets stay, and no mojibake run can reach into the word."""
+    pieces = []
+    position = 0
+    for m in LATIN_WORD_RE.finditer(text):
+        word = m.group()
+        if word.isascii():
+            continue
+        start = m.start()
+        if not reads_as_latin_word(word):
+            # Mojibake glued to the front of a word (`ÎÅRomânia`): the word starts at a
+            # plain letter right after the high ones.
+            tails = [i for i in range(1, len(word)) if word[i] < "\x80" and word[i - 1] >= "\x80"]
+            start = next((m.start() + i for i in tails if reads_as_latin_word(word[i:])), None)
+            if start is None or text[start : m.end()].isascii():
+                continue
+        pieces += [text[position:start], "\n" * (m.end() - start)]
+        position = m.end()
+    if not pieces:
+        return text
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
 def find_legacy_misread(text: str) -> list[Repair]:
-    """UTF-8, GBK or Big5 bytes that were decoded as Latin-1 or Windows-1252."""
+    """UTF-8, GBK or Big5 bytes that were decoded as Latin-1 or Windows-1252.
+
+    Runs are found with real Latin words masked out: a word like `România` or `théâtre`
+    is never read as bytes, even when mojibake stands next to it on the same line.
+    """
     repairs: list[Repair] = []
     if not LATIN1_PAIR_RE.search(text):
         return repairs
-    for m in LATIN1_RUN_RE.finditer(text):
+    masked = _mask_latin_words(text)
+    if masked is not text and not LATIN1_PAIR_RE.search(masked):
+        return repairs
+    for m in LATIN1_RUN_RE.finditer(masked):
         span = m.group()
         best = None
         candidates = _legacy_candidates(span)
