@@ -60,3 +60,51 @@ def test_real_words_read_as_words(word):
 @pytest.mark.parametrize("mojibake_word", ["ÖÐÎÄ", "µÄ", "Äã", "ÊÇ", "ég", "Kì", "Wúå", "BÆÎ", "ÖÐÎÄWindows", "ØÆU"])
 def test_mojibake_does_not_read_as_a_word(mojibake_word):
     assert not reads_as_latin_word(mojibake_word)
+
+
+# --- item 1: invisible characters between text ---------------------------------------------
+
+def test_private_use_paragraph_marks_become_line_breaks():
+    # A CMS that writes U+E40C where paragraphs end: title, byline and body must stay apart.
+    text = (
+        "全国夏粮收购进度过半\ue40c本报记者 王晓东\ue40c本报北京7月20日电 记者从国家粮食局获悉，收购进度过半。"
+        "\ue40c\u3000\u3000各地粮食部门加强市场监测，确保农民售粮顺畅。\ue40c今年小麦质量总体较好。（完）\ue40c责任编辑：李明"
+    )
+    counts: Counter = Counter()
+    out, _ = STAGE.normalize(text, counts)
+    assert out.split("\n") == [
+        "全国夏粮收购进度过半",
+        "本报记者 王晓东",
+        "本报北京7月20日电 记者从国家粮食局获悉，收购进度过半。",
+        "\u3000\u3000各地粮食部门加强市场监测，确保农民售粮顺畅。",
+        "今年小麦质量总体较好。（完）",
+        "责任编辑：李明",
+    ]
+    assert counts["invisible_breaks"] == 5
+
+
+def test_a_paragraph_mark_between_latin_words_is_a_space():
+    text = "苹果发布了新款iPhone\ue40cPro Max机型。\ue40c售价未变。\ue40c预计下月上市。"
+    assert normalize(text) == "苹果发布了新款iPhone Pro Max机型。\n售价未变。\n预计下月上市。"
+
+
+def test_icon_font_glyphs_next_to_labels_just_go():
+    text = "分享到： \ue667 \ue60b\n\ue60a 2\n\ue665我来答\n关注微信\ue60b\n\ue609微博 \ue608微信\n搜索资料\ue768\u00a0我来答"
+    assert normalize(text) == "分享到：\n2\n我来答\n关注微信\n微博 微信\n搜索资料 我来答"
+
+
+def test_a_single_glyph_after_a_sentence_end_is_a_break_and_between_words_a_space():
+    assert normalize("会议今天结束。\ue123下一步工作另行通知") == "会议今天结束。\n下一步工作另行通知"
+    assert normalize("安装Windows\ue000Server 2019后重启") == "安装Windows Server 2019后重启"
+    assert normalize("今天生病了\ue40c好难受") == "今天生病了好难受"  # a carrier emoji inside a sentence
+
+
+def test_zero_width_characters_inside_words_and_numbers_just_go():
+    # Anti-copy noise: zero-width spaces sprinkled into words, numbers and after a sentence end.
+    text = "建议组成RA\u200bID 1阵列。时间：2\u200b021-06-11\n服务热线：400-9\u200b38-8652。\u200b下一句"
+    assert normalize(text) == "建议组成RAID 1阵列。时间：2021-06-11\n服务热线：400-938-8652。下一句"
+
+
+def test_zero_width_paragraph_marks_become_line_breaks():
+    text = "第一段讲背景。\u200b第二段讲经过。\u200b第三段讲结果。\u200b记者 张三"
+    assert normalize(text) == "第一段讲背景。\n第二段讲经过。\n第三段讲结果。\n记者 张三"

@@ -9,6 +9,8 @@ Sub-steps run in this order, each behind its own switch and counted in the repor
 3. `ftfy`: only on lines holding a character one of its fixes looks for, with the options
    that keep Chinese punctuation full-width and Chinese quotes curly.
 4. `strip_invisible` (second part): C1 controls, private use, odd spaces, whitespace per line.
+   Invisible characters between text become a line break or a space where the context
+   says so (paragraph marks, glyphs between Latin words), counted as `invisible_breaks`.
 5. `strip_pinyin`: `據(jù)` -> `據` when the reading is the character's.
 6. `fold_width`: `ＶＩＰ２０１２` -> `VIP2012`.
    Steps 2-6 repeat while one of them exposes something an earlier one can repair.
@@ -141,8 +143,10 @@ class Normalize(Stage):
         """One document through every enabled sub-step; returns (text, mojibake_ratio)."""
         p = self.params
         if p.strip_invisible:
-            text, n = remove_format_junk(text)
+            text, n, breaks = remove_format_junk(text)
             counts["strip_invisible"] += n
+            if breaks:
+                counts["invisible_breaks"] += breaks
         # Sub-steps can enable each other: ftfy may peel a layer that hides CJK mojibake,
         # removing a C1 control may join a sequence ftfy knows, and turning a no-break space
         # or a full-width letter into ASCII may complete a mojibake span. Rounds repeat
@@ -163,8 +167,10 @@ class Normalize(Stage):
                     text, n = repair_mojibake(text)
                     counts["repair_mojibake"] += n
             if p.strip_invisible:
-                text, changed, junk = strip_invisible(text)
+                text, changed, junk, breaks = strip_invisible(text)
                 counts["strip_invisible"] += changed
+                if breaks:
+                    counts["invisible_breaks"] += breaks
             if p.strip_pinyin:
                 text, n = strip_pinyin_annotations(text)
                 counts["strip_pinyin"] += n
