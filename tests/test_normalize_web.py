@@ -89,8 +89,11 @@ def test_a_paragraph_mark_between_latin_words_is_a_space():
 
 
 def test_icon_font_glyphs_next_to_labels_just_go():
-    text = "分享到： \ue667 \ue60b\n\ue60a 2\n\ue665我来答\n关注微信\ue60b\n\ue609微博 \ue608微信\n搜索资料\ue768\u00a0我来答"
-    assert normalize(text) == "分享到：\n2\n我来答\n关注微信\n微博 微信\n搜索资料 我来答"
+    text = (
+        "分享到： \ue667 \ue60b\n\ue60a 2\n\ue665我来答\n关注微信\ue60b\n\ue609微博 \ue608微信\n搜索资料\ue768\u00a0我来答\n"
+        "有钱人为什么还努力工作？\n\ue768 我来答"  # a line start, even right after a sentence end
+    )
+    assert normalize(text) == "分享到：\n2\n我来答\n关注微信\n微博 微信\n搜索资料 我来答\n有钱人为什么还努力工作？\n我来答"
 
 
 def test_a_single_glyph_after_a_sentence_end_is_a_break_and_between_words_a_space():

@@ -43,7 +43,7 @@ INVISIBLE_RUN_RE = re.compile(f"[{ZERO_WIDTH}{PRIVATE_USE}]+")
 PRIVATE_USE_RE = re.compile(f"[{PRIVATE_USE}]")
 # Skipped when looking for the visible character on either side of an invisible one.
 GAP_RE = re.compile(f"[ \t\u00a0\u3000{C0_JUNK}{ZERO_WIDTH}{PRIVATE_USE}]*")
-GAP_BEFORE_RE = re.compile(f"[ \t\u00a0\u3000{C0_JUNK}{ZERO_WIDTH}{PRIVATE_USE}]*$")
+GAP_BEFORE_RE = re.compile(f"[ \t\u00a0\u3000{C0_JUNK}{ZERO_WIDTH}{PRIVATE_USE}]*\\Z")
 # What a paragraph ends with: sentence ends, closing quotes and brackets (`（完）`).
 SENTENCE_END = frozenset("。！？!?…；」』”’）】》")
 # A code point is a paragraph mark in a document when it stands between text at least
