@@ -111,3 +111,35 @@ def test_zero_width_characters_inside_words_and_numbers_just_go():
 def test_zero_width_paragraph_marks_become_line_breaks():
     text = "第一段讲背景。\u200b第二段讲经过。\u200b第三段讲结果。\u200b记者 张三"
     assert normalize(text) == "第一段讲背景。\n第二段讲经过。\n第三段讲结果。\n记者 张三"
+
+
+# --- item 8: punctuation inside numbers folds with the digits ------------------------------
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("合格率为９７．８１％，同比上升", "合格率为97.81%，同比上升"),
+        ("合格率为97．81％，同比上升", "合格率为97.81%，同比上升"),
+        ("发布时间：2011－08－23 10：30", "发布时间：2011-08-23 10:30"),
+        ("总额１，２３４，５６７元", "总额1,234,567元"),
+        ("比例为1／2，比分3：1。", "比例为1/2，比分3:1。"),
+    ],
+)
+def test_number_punctuation_folds_with_the_digits(text, expected):
+    assert normalize(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "他说：“好的，明天见。”",  # prose punctuation stays full-width
+        "第1，3，5条适用；第2，4条不适用。",  # a list of numbers, not thousands
+        "共3．其余的另算",  # a full stop after a number
+        "时间：下午，地点：会议室",
+        "２０２３年：増长％",
+    ],
+)
+def test_prose_punctuation_next_to_numbers_stays_full_width(text):
+    out = normalize(text)
+    for mark in "，：；．％":
+        assert out.count(mark) == text.count(mark)
