@@ -143,3 +143,19 @@ def test_prose_punctuation_next_to_numbers_stays_full_width(text):
     out = normalize(text)
     for mark in "，：；．％":
         assert out.count(mark) == text.count(mark)
+
+
+@pytest.mark.parametrize(
+    "original, codec",
+    [
+        ("他在GitHub上开源了一个Python项目，短短一周就收获了上千个星标。", "gbk"),
+        ("刷新频率显示所需时间的倒数，把显示屏当作一个发光光源。", "gbk"),
+        ("家中有父母、兄弟姊妹、子女曾患大肠癌者可至国民健康局全大肠癌筛检", "gbk"),
+        ("各金融機構摩拳擦掌準備在逐漸起飛的財富管理業務", "big5"),
+    ],
+)
+def test_mojibake_that_looks_like_latin_words_is_still_repaired(original, codec):
+    # GBK/Big5 trail bytes are ASCII letters: fragments like `Pythoní`, `rég`, `MÀNÀN`
+    # appear inside the mojibake, glued to its symbols; they are not words.
+    for damaged in (original.encode(codec).decode("latin-1"), read_as_windows_1252(original.encode(codec))):
+        assert repair_mojibake(damaged)[0] == original

@@ -416,26 +416,42 @@ def reads_as_latin_word(word: str) -> bool:
     accented = len(word) - plain
     if plain < 2 or accented > plain:
         return False
+    if word.isupper() and (len(word) < 4 or plain < 3):
+        return False  # `FÄI`, `LÂW`: GBK trail bytes read as capitals
     if not (word.islower() or word.isupper() or (word[0].isupper() and word[1:].islower())):
         return False
     return all(c < "\x80" or c in EUROPEAN_ACCENTED or ("\u0100" <= c and c != "\u0192") for c in word)
 
 
+def _is_latin1_high(ch: str) -> bool:
+    return "\x80" <= ch <= "\xff" or ch in CP1252_EXTRA
+
+
+def _is_capitalised(word: str) -> bool:
+    return "A" <= word[0] <= "Z" and word[1:].islower()
+
+
 def _mask_latin_words(text: str) -> str:
     """`text` with every real Latin word that has accents (see `reads_as_latin_word`)
-    blanked out by newlines: offsets stay, and no mojibake run can reach into the word."""
+    blanked out by newlines: offsets stay, and no mojibake run can reach into the word.
+
+    A word with a Latin-1 symbol or control glued to its end (`Pythoní\x97Ä¿`) is
+    inside mojibake, not a word; glued to its start, only a capitalised word (a name right
+    after mojibake, `Ï¢Thành`) is still one (`\x95rég`, `¤MÀNÀN` are not).
+    """
     pieces = []
     position = 0
     for m in LATIN_WORD_RE.finditer(text):
         word = m.group()
-        if word.isascii():
+        if word.isascii() or (m.end() < len(text) and _is_latin1_high(text[m.end()])):
             continue
         start = m.start()
-        if not reads_as_latin_word(word):
-            # Mojibake glued to the front of a word (`ÎÅRomânia`): the word starts at a
-            # plain letter right after the high ones.
-            tails = [i for i in range(1, len(word)) if word[i] < "\x80" and word[i - 1] >= "\x80"]
-            start = next((m.start() + i for i in tails if reads_as_latin_word(word[i:])), None)
+        after_symbol = start > 0 and _is_latin1_high(text[start - 1])
+        if not reads_as_latin_word(word) or (after_symbol and not _is_capitalised(word)):
+            # Mojibake glued to the front of a capitalised word (`ÎÅRomânia`): the word
+            # starts at a plain capital right after the high letters.
+            tails = [i for i in range(1, len(word)) if "A" <= word[i] <= "Z" and word[i - 1] >= "\x80"]
+            start = next((m.start() + i for i in tails if _is_capitalised(word[i:]) and reads_as_latin_word(word[i:])), None)
             if start is None or text[start : m.end()].isascii():
                 continue
         pieces += [text[position:start], "\n" * (m.end() - start)]
