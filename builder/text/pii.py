@@ -90,7 +90,7 @@ VERSION_BEFORE_RE = re.compile(r"(?:版本号?|(?<![a-z])(?:version|ver|v|rev|bu
 
 # A number right after one of these labels is a code, not a phone number.
 CODE_LABEL_BEFORE_RE = re.compile(
-    r"(?:订单|单号|编号|编码|代码|货号|型号|序号|批号|条码|流水号|快递|运单|账号|帐号|卡号|isbn|issn|(?<![a-z])no\.?)[^0-9\n]{0,4}\Z"
+    r"(?:订单|单号|编号|编码|代码|货号|型号|序号|批号|条码|流水号|运单|isbn|issn)[^0-9\n]{0,4}\Z"
 )
 CODE_LABEL_BEFORE = 12
 _PHONE_TYPES = frozenset({"mobile", "landline", "service_number"})
