@@ -431,6 +431,13 @@ def _is_capitalised(word: str) -> bool:
     return "A" <= word[0] <= "Z" and word[1:].islower()
 
 
+def _is_glued_name(word: str) -> bool:
+    """A capitalised word of five letters or more, three plain, right after high letters
+    (`ÎÅRomânia`); shorter tails (`éLßh`) are as likely GBK trail bytes."""
+    plain = sum(1 for c in word if c < "\x80")
+    return len(word) >= 5 and plain >= 3 and _is_capitalised(word) and reads_as_latin_word(word)
+
+
 def _mask_latin_words(text: str) -> str:
     """`text` with every real Latin word that has accents (see `reads_as_latin_word`)
     blanked out by newlines: offsets stay, and no mojibake run can reach into the word.
@@ -451,7 +458,7 @@ def _mask_latin_words(text: str) -> str:
             # Mojibake glued to the front of a capitalised word (`ÎÅRomânia`): the word
             # starts at a plain capital right after the high letters.
             tails = [i for i in range(1, len(word)) if "A" <= word[i] <= "Z" and word[i - 1] >= "\x80"]
-            start = next((m.start() + i for i in tails if _is_capitalised(word[i:]) and reads_as_latin_word(word[i:])), None)
+            start = next((m.start() + i for i in tails if _is_glued_name(word[i:])), None)
             if start is None or text[start : m.end()].isascii():
                 continue
         pieces += [text[position:start], "\n" * (m.end() - start)]
