@@ -469,6 +469,36 @@ def _mask_latin_words(text: str) -> str:
     return "".join(pieces)
 
 
+def _is_latin_letter(ch: str) -> bool:
+    return LATIN_WORD_RE.match(ch) is not None
+
+
+def _legacy_runs(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each run of `LATIN1_RUN_RE`, cut where a real Latin word stands.
+
+    Only the words a run starts or ends in, and those inside it, are looked at: the rest
+    of the text costs nothing.
+    """
+    runs: list[tuple[int, int]] = []
+    for m in LATIN1_RUN_RE.finditer(text):
+        lo, hi = m.span()
+        while lo > 0 and _is_latin_letter(text[lo - 1]):
+            lo -= 1
+        while hi < len(text) and _is_latin_letter(text[hi]):
+            hi += 1
+        # One character of context each side: masking looks at a word's neighbours.
+        context = max(0, lo - 1)
+        segment = text[context : hi + 1]
+        masked = _mask_latin_words(segment)
+        found = [m.span()] if masked is segment else [
+            (context + s.start(), context + s.end()) for s in LATIN1_RUN_RE.finditer(masked)
+        ]
+        for start, end in found:
+            if not runs or start >= runs[-1][1]:
+                runs.append((start, end))
+    return runs
+
+
 def find_legacy_misread(text: str) -> list[Repair]:
     """UTF-8, GBK or Big5 bytes that were decoded as Latin-1 or Windows-1252.
 
@@ -478,11 +508,8 @@ def find_legacy_misread(text: str) -> list[Repair]:
     repairs: list[Repair] = []
     if not LATIN1_PAIR_RE.search(text):
         return repairs
-    masked = _mask_latin_words(text)
-    if masked is not text and not LATIN1_PAIR_RE.search(masked):
-        return repairs
-    for m in LATIN1_RUN_RE.finditer(masked):
-        span = m.group()
+    for start, end in _legacy_runs(text):
+        span = text[start:end]
         best = None
         candidates = _legacy_candidates(span)
         if span[-1] < "\x80":
@@ -495,7 +522,7 @@ def find_legacy_misread(text: str) -> list[Repair]:
             if best is None or score > best[0]:
                 best = (score, decoded, codec)
         if best is not None:
-            repairs.append(Repair(m.start(), m.end(), best[1], f"{best[2]}_as_latin1"))
+            repairs.append(Repair(start, end, best[1], f"{best[2]}_as_latin1"))
     return repairs
 
 
