@@ -159,3 +159,8 @@ def test_mojibake_that_looks_like_latin_words_is_still_repaired(original, codec)
     # appear inside the mojibake, glued to its symbols; they are not words.
     for damaged in (original.encode(codec).decode("latin-1"), read_as_windows_1252(original.encode(codec))):
         assert repair_mojibake(damaged)[0] == original
+
+
+def test_an_invisible_character_at_the_start_of_a_line_after_any_line_break_just_goes():
+    for br in ("\r\n", "\r", "\u2028"):
+        assert normalize(f"第一句结束。{br}\u200b\ue60a第二行") == "第一句结束。\n第二行"

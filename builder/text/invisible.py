@@ -44,6 +44,7 @@ PRIVATE_USE_RE = re.compile(f"[{PRIVATE_USE}]")
 # Skipped when looking for the visible character on either side of an invisible one.
 GAP_RE = re.compile(f"[ \t\u00a0\u3000{C0_JUNK}{ZERO_WIDTH}{PRIVATE_USE}]*")
 GAP_BEFORE_RE = re.compile(f"[ \t\u00a0\u3000{C0_JUNK}{ZERO_WIDTH}{PRIVATE_USE}]*\\Z")
+LINE_BREAKS = frozenset("\n\r\x0b\x0c\x85\u2028\u2029")
 # What a paragraph ends with: sentence ends, closing quotes and brackets (`（完）`).
 SENTENCE_END = frozenset("。！？!?…；」』”’）】》")
 # A code point is a paragraph mark in a document when it stands between text at least
@@ -66,7 +67,7 @@ def _neighbours(text: str, start: int, end: int) -> tuple[str, str]:
     previous = text[position - 1] if position > 0 else ""
     position = GAP_RE.match(text, end).end()
     following = text[position] if position < len(text) else ""
-    return ("" if previous == "\n" else previous), ("" if following == "\n" else following)
+    return ("" if previous in LINE_BREAKS else previous), ("" if following in LINE_BREAKS else following)
 
 
 def place_invisible_breaks(text: str, private_use: bool = True) -> tuple[str, int, int]:
@@ -166,7 +167,7 @@ def remove_format_junk(text: str) -> tuple[str, int, int]:
     """
     if not FORMAT_JUNK_RE.search(text):
         return text, 0, 0
-    text, runs, breaks = place_invisible_breaks(text.replace("\r\n", "\n"), private_use=False)
+    text, runs, breaks = place_invisible_breaks(text, private_use=False)
     text, removed = FORMAT_JUNK_RE.subn("", text)
     return text, removed + runs, breaks
 
