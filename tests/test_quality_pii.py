@@ -118,6 +118,8 @@ def test_ip_addresses_are_found_in_context(text, expected):
         "共计 2345 6789 人次",  # eight digits without a phone label
         "第02-2345页",
         "联系QQ77408026",  # a QQ id, not a Hong Kong number
+        "把两件事联系起来，2019 2020年度的数据",  # a label word, then years further along
+        "电话费 2019-2020 年度账单",
     ],
 )
 def test_versions_statistics_dates_amounts_and_codes_survive(text):

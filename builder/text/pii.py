@@ -41,7 +41,13 @@ PII_TYPES = ("email", "id_card", "ip", "service_number", "mobile", "landline", "
 _NUM_START = r"(?<![0-9])(?<![0-9][.\-/])"
 _NUM_END = r"(?![0-9]|\.[0-9])"
 _EXTENSION = r"(?:(?:-|\s?(?:转|分机|ext\.?|x|#)\s?)\d{1,5})?"
-_PHONE_LABEL = r"(?<![a-z])(?:电话|联络|联系|热线|传真|tel|phone|fax)[^0-9a-z\n]{0,6}?"
+# A phone label, then at most a second label word and a colon or bracket (`聯絡電話：`,
+# `熱線電話`, `Tel.:`), so that a number further along the sentence is not taken.
+_PHONE_LABEL = (
+    r"(?<![a-z])(?:电话|联络|联系|热线|传真|tel|phone|fax)(?:电话|号码|号|专线|方式|我们)?[\s:.()/#-]{0,3}"
+)
+# Two years (`2019 2020`, `2019-2020`) are not a phone number.
+_NOT_YEARS = r"(?!(?:19|20)\d{2}[- ]?(?:19|20)\d{2}(?![0-9]))"
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 
 # Each type is a list of alternatives. Order matters: earlier types win where spans could
@@ -67,7 +73,7 @@ _PATTERNS: dict[str, list[str]] = {
         r"(?:\+|00)886[- ]?\(?0?[2-8]\d?\)?[- ]?\d{3,4}[- ]?\d{4}" + _EXTENSION + _NUM_END,
         # Hong Kong, Macau: eight digits after the country code, or after a label
         r"(?:\+|00)85[23][- ]?[2-4]\d{3}[- ]?\d{4}" + _EXTENSION + _NUM_END,
-        _PHONE_LABEL + _NUM_START + r"(?P<phone_value>[2-9]\d{3}[- ]?\d{4}" + _EXTENSION + ")" + _NUM_END,
+        _PHONE_LABEL + _NUM_START + _NOT_YEARS + r"(?P<phone_value>[2-9]\d{3}[- ]?\d{4}" + _EXTENSION + ")" + _NUM_END,
     ],
     "qq": [r"(?<![a-z])(?:qq|扣扣)(?:号码|号)?\s*:?\s*(?P<qq_value>[1-9]\d{4,10})(?![0-9])"],
     "wechat": [r"(?<![a-z])(?:微信|wechat|weixin|vx|wx|v信)(?:号)?\s*:?\s*(?P<wechat_value>[a-z][-_a-z0-9]{5,19})(?![-_a-z0-9])"],
