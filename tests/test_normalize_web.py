@@ -164,3 +164,10 @@ def test_mojibake_that_looks_like_latin_words_is_still_repaired(original, codec)
 def test_an_invisible_character_at_the_start_of_a_line_after_any_line_break_just_goes():
     for br in ("\r\n", "\r", "\u2028"):
         assert normalize(f"第一句结束。{br}\u200b\ue60a第二行") == "第一句结束。\n第二行"
+
+
+def test_one_sentence_end_is_enough_for_a_private_use_mark_used_between_text():
+    text = "夏粮收购进度过半\ue40c本报记者 王晓东\ue40c记者从国家粮食局获悉，收购进度过半。\ue40c来源：人民日报"
+    assert normalize(text) == "夏粮收购进度过半\n本报记者 王晓东\n记者从国家粮食局获悉，收购进度过半。\n来源：人民日报"
+    # Icon glyphs between text, none after a sentence end, still just go.
+    assert normalize("阅读\ue60e 1644 评论\ue60e 22") == "阅读 1644 评论 22"

@@ -47,11 +47,12 @@ GAP_BEFORE_RE = re.compile(f"[ \t\u00a0\u3000{C0_JUNK}{ZERO_WIDTH}{PRIVATE_USE}]
 LINE_BREAKS = frozenset("\n\r\x0b\x0c\x85\u2028\u2029")
 # What a paragraph ends with: sentence ends, closing quotes and brackets (`（完）`).
 SENTENCE_END = frozenset("。！？!?…；」』”’）】》")
-# A code point is a paragraph mark in a document when it stands between text at least
-# twice and after a sentence end in a third of those places at least: paragraphs mostly
-# end with one, while zero-width characters sprinkled into words (an anti-copy trick:
-# `RA\u200bID`, `2\u200b021`) follow a sentence end about as often as any character does.
-SEPARATOR_MIN_AFTER_END = 2
+# A code point is a paragraph mark in a document when it stands after a sentence end in a
+# third of the places where it stands between text: paragraphs mostly end with one, while
+# zero-width characters sprinkled into words (an anti-copy trick: `RA\u200bID`, `2\u200b021`)
+# follow a sentence end about as often as any character does, so they need two such places;
+# a private-use glyph after a sentence end is already rare (`标题\ue40c作者\ue40c正文。\ue40c来源`).
+SEPARATOR_MIN_AFTER_END = {True: 1, False: 2}  # by: is private use
 SEPARATOR_MIN_AFTER_END_SHARE = 1 / 3
 
 
@@ -103,7 +104,8 @@ def place_invisible_breaks(text: str, private_use: bool = True) -> tuple[str, in
     separators = {
         key
         for key, n in between.items()
-        if after_end[key] >= SEPARATOR_MIN_AFTER_END and after_end[key] >= SEPARATOR_MIN_AFTER_END_SHARE * n
+        if after_end[key] >= SEPARATOR_MIN_AFTER_END[PRIVATE_USE_RE.match(key) is not None]
+        and after_end[key] >= SEPARATOR_MIN_AFTER_END_SHARE * n
     }
     pieces = []
     position = breaks = 0
