@@ -28,7 +28,7 @@ from builder.stages.normalize import Normalize, NormalizeParams
 from builder.stages.quality.tables import fold
 from builder.text.pii import PII_TYPES, PiiFinder
 from builder.text.mojibake import LATIN_WORD_RE
-from builder.text.punctuation import FULLWIDTH_ALNUM_RE, NUMBER_PUNCT_RE
+from builder.text.punctuation import FULLWIDTH_ALNUM_RE, NUMBER_PUNCT_PATTERNS
 from common import REPO
 
 FILES = ("text/crud_rag_news.jsonl", "text/dureader_search.jsonl", "html/page_text.jsonl")
@@ -67,7 +67,7 @@ def evaluate(path: Path, stage: Normalize, finder: PiiFinder) -> None:
             lines_before += text.count("\n") + 1
             lines_after += out.count("\n") + 1
         digits_folded = FULLWIDTH_ALNUM_RE.sub(lambda m: ASCII_FOLD.get(m.group(), m.group()), text)
-        marks = len(NUMBER_PUNCT_RE.findall(digits_folded))
+        marks = sum(len(pattern.findall(digits_folded)) for pattern in NUMBER_PUNCT_PATTERNS.values())
         number_docs += bool(marks)
         number_marks += marks
         for word in accented_words(text):

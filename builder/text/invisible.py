@@ -184,9 +184,13 @@ def strip_invisible(text: str) -> tuple[str, int, int, int]:
         return text, 0, 0, 0
     original = text
     text = text.replace("\r\n", "\n")
-    text, runs, breaks = place_invisible_breaks(text)
-    text, junk = JUNK_RE.subn("", text)
-    junk += runs
+    junk = breaks = 0
+    first = JUNK_RE.search(text)  # most untidy texts hold no junk at all: one scan
+    if first is not None:
+        if INVISIBLE_RUN_RE.search(text, first.start()) is not None:
+            text, junk, breaks = place_invisible_breaks(text)
+        text, removed = JUNK_RE.subn("", text)
+        junk += removed
     text, odd = ODD_SPACE_OR_BREAK_RE.subn(lambda m: ODD_SPACE_OR_BREAK[m.group()], text)
     text = _tidy_lines(text)
     return text, junk + odd or int(text != original), junk, breaks
