@@ -25,7 +25,8 @@ pieces = st.one_of(
     st.text(alphabet=st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF), max_size=20),
     st.text(alphabet=st.characters(min_codepoint=0x80, max_codepoint=0xFF), max_size=12),
     st.sampled_from(["，", "。", "？", "?", "(", ")", "（", "）", "(jù)", "\n", "\n\n\n", " ", "\u00a0", "\u3000",
-                     "\ufffd", "锟斤拷", "&amp;", "\u200b", "\ufeff", "\r\n", "ＡＢ１", "鎴戜滑鍦ㄨ", "¸ü¶à¾«Ð£"]),
+                     "\ufffd", "锟斤拷", "&amp;", "\u200b", "\ufeff", "\r\n", "ＡＢ１", "鎴戜滑鍦ㄨ", "¸ü¶à¾«Ð£",
+                     "\ue40c", "。\ue40c", "\ue60a ", "９７．８１％", "1，234", "România", "Größe "]),
 )
 texts = st.lists(pieces, max_size=12).map("".join)
 

@@ -9,8 +9,10 @@ Sub-steps run in this order, each behind its own switch and counted in the repor
 3. `ftfy`: only on lines holding a character one of its fixes looks for, with the options
    that keep Chinese punctuation full-width and Chinese quotes curly.
 4. `strip_invisible` (second part): C1 controls, private use, odd spaces, whitespace per line.
+   Invisible characters between text become a line break or a space where the context
+   says so (paragraph marks, glyphs between Latin words), counted as `invisible_breaks`.
 5. `strip_pinyin`: `據(jù)` -> `據` when the reading is the character's.
-6. `fold_width`: `ＶＩＰ２０１２` -> `VIP2012`.
+6. `fold_width`: `ＶＩＰ２０１２` -> `VIP2012`, `９７．８１％` -> `97.81%`.
    Steps 2-6 repeat while one of them exposes something an earlier one can repair.
    Lossy damage is measured here, into `mojibake_ratio`, before anything can hide it.
 7. `cjk_punctuation` (off by default): `,:;?!()` between Chinese characters to full width.
@@ -68,9 +70,9 @@ MAX_REPAIR_ROUNDS = 3
 class NormalizeParams(StageParams):
     repair_mojibake: bool = Field(True, description="Reverse CJK mojibake where the round trip is reversible (UTF-8 read as GBK/Big5, GBK/Big5 read as Latin-1, double encodings).")
     ftfy: bool = Field(True, description="Run ftfy (Chinese-safe options) on lines that hold something it can fix.")
-    strip_invisible: bool = Field(True, description="Remove BOMs, zero-width and bidi marks, private-use glyphs and control characters; tidy whitespace per line, keeping paragraphs.")
+    strip_invisible: bool = Field(True, description="Remove BOMs, zero-width and bidi marks, private-use glyphs and control characters (a paragraph mark between text becomes a line break); tidy whitespace per line, keeping paragraphs.")
     strip_pinyin: bool = Field(True, description="Remove `(pinyin)` glued after a Han character when it is a reading of that character.")
-    fold_width: bool = Field(True, description="Full-width ASCII letters and digits to half-width; punctuation stays full-width.")
+    fold_width: bool = Field(True, description="Full-width ASCII letters and digits to half-width, with the punctuation inside numbers (９７．８１％ -> 97.81%); other punctuation stays full-width.")
     cjk_punctuation: bool = Field(False, description="Half-width ,:;?!() between two Chinese characters to ，：；？！（）.")
     convert: Literal["none", "t2s", "s2t", "s2tw"] = Field("none", description="OpenCC script conversion; the original script is kept in column `script`.")
 
@@ -141,8 +143,10 @@ class Normalize(Stage):
         """One document through every enabled sub-step; returns (text, mojibake_ratio)."""
         p = self.params
         if p.strip_invisible:
-            text, n = remove_format_junk(text)
+            text, n, breaks = remove_format_junk(text)
             counts["strip_invisible"] += n
+            if breaks:
+                counts["invisible_breaks"] += breaks
         # Sub-steps can enable each other: ftfy may peel a layer that hides CJK mojibake,
         # removing a C1 control may join a sequence ftfy knows, and turning a no-break space
         # or a full-width letter into ASCII may complete a mojibake span. Rounds repeat
@@ -163,8 +167,10 @@ class Normalize(Stage):
                     text, n = repair_mojibake(text)
                     counts["repair_mojibake"] += n
             if p.strip_invisible:
-                text, changed, junk = strip_invisible(text)
+                text, changed, junk, breaks = strip_invisible(text)
                 counts["strip_invisible"] += changed
+                if breaks:
+                    counts["invisible_breaks"] += breaks
             if p.strip_pinyin:
                 text, n = strip_pinyin_annotations(text)
                 counts["strip_pinyin"] += n

@@ -392,13 +392,124 @@ def _legacy_candidates(span: str) -> list[tuple[str, str]]:
     return out
 
 
+# A word in Latin script: ASCII letters, Latin-1 letters (not `×÷`), Latin Extended-A/B
+# (Romanian ș ț ă, Polish, Czech) and Latin Extended Additional (Vietnamese ệ ố ừ).
+LATIN_WORD_RE = re.compile("[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff]+")
+# Accented letters that European languages write (French, German, Spanish, Portuguese,
+# Italian, Romanian, Nordic, Vietnamese's Latin-1 ones). Left out: `Ð Þ ð þ` (Icelandic
+# only, and common in mojibake), `ª º µ` (not letters of words), cp1252's `ƒ`.
+EUROPEAN_ACCENTED = frozenset(
+    "àáâãäåæçèéêëìíîïñòóôõöøùúûüýÿßœšžÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝŸŒŠŽ"
+)
+
+
+def reads_as_latin_word(word: str) -> bool:
+    """A Latin word with diacritics that looks like a real European word, not mojibake.
+
+    Real words carry their accents as at most half of their letters, with two plain
+    letters at least (`România`, `Größe`, `informação`; `été` is too short to tell), use accented letters that European languages write,
+    and are lower case, capitalised or all capitals. GBK or Big5 read as Latin-1 is the
+    opposite: runs of high letters with random case (`ÖÐÎÄ`, `µÄ`, `Äã`), often Icelandic
+    `Ð`/`Þ`, with few or no plain letters between them.
+    """
+    plain = sum(1 for c in word if c < "\x80")
+    accented = len(word) - plain
+    if plain < 2 or accented > plain:
+        return False
+    if word.isupper() and (len(word) < 4 or plain < 3):
+        return False  # `FÄI`, `LÂW`: GBK trail bytes read as capitals
+    if not (word.islower() or word.isupper() or (word[0].isupper() and word[1:].islower())):
+        return False
+    return all(c < "\x80" or c in EUROPEAN_ACCENTED or ("\u0100" <= c and c != "\u0192") for c in word)
+
+
+def _is_latin1_high(ch: str) -> bool:
+    return "\x80" <= ch <= "\xff" or ch in CP1252_EXTRA
+
+
+def _is_capitalised(word: str) -> bool:
+    return "A" <= word[0] <= "Z" and word[1:].islower()
+
+
+def _is_glued_name(word: str) -> bool:
+    """A capitalised word of five letters or more, three plain, right after high letters
+    (`ÎÅRomânia`); shorter tails (`éLßh`) are as likely GBK trail bytes."""
+    plain = sum(1 for c in word if c < "\x80")
+    return len(word) >= 5 and plain >= 3 and _is_capitalised(word) and reads_as_latin_word(word)
+
+
+def _mask_latin_words(text: str) -> str:
+    """`text` with every real Latin word that has accents (see `reads_as_latin_word`)
+    blanked out by newlines: offsets stay, and no mojibake run can reach into the word.
+
+    A word with a Latin-1 symbol or control glued to its end (`Pythoní\x97Ä¿`) is
+    inside mojibake, not a word; glued to its start, only a capitalised word (a name right
+    after mojibake, `Ï¢Thành`) is still one (`\x95rég`, `¤MÀNÀN` are not).
+    """
+    pieces = []
+    position = 0
+    for m in LATIN_WORD_RE.finditer(text):
+        word = m.group()
+        if word.isascii() or (m.end() < len(text) and _is_latin1_high(text[m.end()])):
+            continue
+        start = m.start()
+        after_symbol = start > 0 and _is_latin1_high(text[start - 1])
+        if not reads_as_latin_word(word) or (after_symbol and not _is_capitalised(word)):
+            # Mojibake glued to the front of a capitalised word (`ÎÅRomânia`): the word
+            # starts at a plain capital right after the high letters.
+            tails = [i for i in range(1, len(word)) if "A" <= word[i] <= "Z" and word[i - 1] >= "\x80"]
+            start = next((m.start() + i for i in tails if _is_glued_name(word[i:])), None)
+            if start is None or text[start : m.end()].isascii():
+                continue
+        pieces += [text[position:start], "\n" * (m.end() - start)]
+        position = m.end()
+    if not pieces:
+        return text
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def _is_latin_letter(ch: str) -> bool:
+    return LATIN_WORD_RE.match(ch) is not None
+
+
+def _legacy_runs(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each run of `LATIN1_RUN_RE`, cut where a real Latin word stands.
+
+    Only the words a run starts or ends in, and those inside it, are looked at: the rest
+    of the text costs nothing.
+    """
+    runs: list[tuple[int, int]] = []
+    for m in LATIN1_RUN_RE.finditer(text):
+        lo, hi = m.span()
+        while lo > 0 and _is_latin_letter(text[lo - 1]):
+            lo -= 1
+        while hi < len(text) and _is_latin_letter(text[hi]):
+            hi += 1
+        # One character of context each side: masking looks at a word's neighbours.
+        context = max(0, lo - 1)
+        segment = text[context : hi + 1]
+        masked = _mask_latin_words(segment)
+        found = [m.span()] if masked is segment else [
+            (context + s.start(), context + s.end()) for s in LATIN1_RUN_RE.finditer(masked)
+        ]
+        for start, end in found:
+            if not runs or start >= runs[-1][1]:
+                runs.append((start, end))
+    return runs
+
+
 def find_legacy_misread(text: str) -> list[Repair]:
-    """UTF-8, GBK or Big5 bytes that were decoded as Latin-1 or Windows-1252."""
+    """UTF-8, GBK or Big5 bytes that were decoded as Latin-1 or Windows-1252.
+
+    Runs are found with real Latin words masked out: a word like `România` or `théâtre`
+    is never read as bytes, even when mojibake stands next to it on the same line.
+    """
     repairs: list[Repair] = []
     if not LATIN1_PAIR_RE.search(text):
         return repairs
-    for m in LATIN1_RUN_RE.finditer(text):
-        span = m.group()
+    for start, end in _legacy_runs(text):
+        span = text[start:end]
         best = None
         candidates = _legacy_candidates(span)
         if span[-1] < "\x80":
@@ -411,7 +522,7 @@ def find_legacy_misread(text: str) -> list[Repair]:
             if best is None or score > best[0]:
                 best = (score, decoded, codec)
         if best is not None:
-            repairs.append(Repair(m.start(), m.end(), best[1], f"{best[2]}_as_latin1"))
+            repairs.append(Repair(start, end, best[1], f"{best[2]}_as_latin1"))
     return repairs
 
 
