@@ -54,6 +54,7 @@ class QualityModel(Stage):
     def __init__(self, params: QualityModelParams):
         super().__init__(params)
         self.model = load_model(params.model_path())
+        self.model.predict_proba(["预热。"])  # builds the code-point tables once per worker, not inside the first batch
 
     def columns(self) -> dict[str, pa.DataType]:
         return {"quality_score": pa.float32()} if self.params.annotate else {}
