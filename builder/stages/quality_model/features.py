@@ -55,7 +55,11 @@ DENSE_FEATURES = (
     "end_punct_line_share",  # share of non-blank lines ending in 。！？….?!”」』
     "end_punct_per_100",     # sentence-ending marks per 100 visible characters, anywhere in a line
     "comma_per_100",         # ，、,; per 100 visible characters: clause structure of prose
+    "log_prose_chars",       # log1p of characters in prose lines (PROSE_LINE_CHARS+ characters, 2+ clause or end marks)
+    "prose_char_share",      # their share of the visible characters: an article inside page chrome shows here
+    "log_longest_line",      # log1p of the longest line's visible characters
 )  # fmt: skip
+PROSE_LINE_CHARS = 20
 CLAUSE_MARKS = "，、,；;：:"
 END_MARK, CLAUSE_MARK = 7, 8  # two classes past tables.py's seven, for dense_class_table
 N_DENSE_CLASSES = 9
@@ -204,6 +208,9 @@ def dense_features(batch: BatchPoints) -> np.ndarray:
     visible_before = np.zeros(n_points + 1, dtype=np.int64)
     np.cumsum(visible, out=visible_before[1:])
     line_chars = visible_before[ends] - visible_before[starts]
+    marks_before = np.zeros(n_points + 1, dtype=np.int64)
+    np.cumsum((classes == END_MARK) | (classes == CLAUSE_MARK), out=marks_before[1:])
+    prose = (line_chars >= PROSE_LINE_CHARS) & (marks_before[ends] - marks_before[starts] >= 2)
     last_visible = np.maximum.accumulate(np.where(visible, np.arange(n_points), -1))[ends - 1] if n_points else ends
     nonblank = line_chars > 0
     short = nonblank & (line_chars < SHORT_LINE_CHARS)
@@ -216,6 +223,9 @@ def dense_features(batch: BatchPoints) -> np.ndarray:
 
     lines = lines_per_doc(nonblank)
     safe_lines = np.maximum(lines, 1)
+    prose_chars = lines_per_doc(line_chars * prose)
+    longest = np.zeros(n_docs, dtype=np.int64)
+    np.maximum.at(longest, line_doc, line_chars)
     columns = [
         np.log1p(chars),
         counts[:, HAN] / safe_chars,
@@ -230,5 +240,8 @@ def dense_features(batch: BatchPoints) -> np.ndarray:
         lines_per_doc(ends_sentence) / safe_lines,
         100 * counts[:, END_MARK] / safe_chars,
         100 * counts[:, CLAUSE_MARK] / safe_chars,
+        np.log1p(prose_chars),
+        prose_chars / safe_chars,
+        np.log1p(longest),
     ]
     return np.stack(columns, axis=1)
