@@ -10,8 +10,9 @@ cost is a handful of vector operations per character and no Python object per n-
   multiplicative hash; n-grams that would cross into the next document are left out;
 - each n-gram carries the value `1 / (number of n-grams of that order in its document)`, so a
   document's n-gram features sum to one per order (the mean of its n-grams, as fastText averages
-  its embeddings) and a linear score is one gather and one `np.bincount` per batch;
-- the dense signals say what n-grams cannot: length, script shares, line shape and sentence endings.
+  its embeddings) and a linear score is one gather and one `np.bincount` per order and batch;
+- the dense signals say what n-grams cannot: length, script shares, line shape, sentence endings, and
+  how much of the page is prose lines (an article inside page chrome).
 
 `np.bincount` adds each document's values in array order, and a document's values come in the
 same order whatever else is in the batch, so a score computed in a batch equals the score of the
