@@ -31,7 +31,7 @@ def error_of(tmp_path, text) -> str:
 
 def test_flagship_config_is_valid_and_fills_defaults():
     config = load_config(REPO / "configs" / "zh.yaml")
-    assert [s.type for s in config.stages] == ["normalize", "language", "line_frequency", "quality", "dedup"]
+    assert [s.type for s in config.stages] == ["normalize", "language", "line_frequency", "quality", "quality_model", "dedup"]
     resolved = config.resolved()
     assert resolved["stages"][1]["keep"] == ["zh"]
     assert resolved["publish"]["root"] == "out"

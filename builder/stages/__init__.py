@@ -18,6 +18,6 @@ def register(cls: type[Stage]) -> type[Stage]:
 
 
 # Built-in stages register on import (order is irrelevant; the config sets the order).
-from builder.stages import dedup, language, line_frequency, normalize, quality  # noqa: E402,F401
+from builder.stages import dedup, language, line_frequency, normalize, quality, quality_model  # noqa: E402,F401
 
 __all__ = ["STAGES", "register", "Batch", "Drop", "Edit", "GlobalContext", "GlobalStage", "Stage", "StageParams"]
