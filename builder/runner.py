@@ -8,7 +8,10 @@ reason, or quarantined with its error, and the counts are checked to add up.
 """
 from __future__ import annotations
 
+import errno
 import logging
+import signal
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -21,9 +24,11 @@ from tqdm import tqdm
 
 from builder.config import BuilderConfig, StageConfig
 from builder.engines import ENGINES
+from builder.faults import fault_point
 from builder.io.readers import DocumentReader, InputFile, SourceBatch, expand_inputs, fingerprint
 from builder.io.writers import ShardInfo, ShardWriter
 from builder.pipeline import REJECTED_COLUMNS, ProcessedBatch, SegmentTask, StageStats
+from builder.publish import PublishError
 from builder.publish.release import Release
 from builder.stages import Drop, GlobalContext, GlobalStage
 
@@ -117,13 +122,23 @@ class Build:
         started = time.perf_counter()
         release = Release(self.config, self.progress)
         release.check_new()
-        with release.staging() as staging:
-            rejected_writer = ShardWriter(staging.run_dir / "rejected", "rejected", REJECTED_SCHEMA, 256 * MB, 64 * MB)
-            shards = self._run_segments(staging, rejected_writer)
-            rejected_shards = rejected_writer.close()
-            self.funnel.check()
-            report = self._report(time.perf_counter() - started)
-            release.publish(staging, report, shards, rejected_shards, self._fingerprints(), self.limit)
+        with _sigterm_as_interrupt():
+            try:
+                with release.staging() as staging:
+                    rejected_writer = ShardWriter(staging.run_dir / "rejected", "rejected", REJECTED_SCHEMA, 256 * MB, 64 * MB)
+                    shards = self._run_segments(staging, rejected_writer)
+                    rejected_shards = rejected_writer.close()
+                    self.funnel.check()
+                    report = self._report(time.perf_counter() - started)
+                    release.publish(staging, report, shards, rejected_shards, self._fingerprints(), self.limit)
+            except OSError as err:
+                if err.errno not in OUTPUT_ERRNOS and not _says_disk_full(err):
+                    raise
+                raise OutputError(_output_message(err, release.local.dataset_dir)) from None
+            except KeyboardInterrupt:
+                if not release.committed:
+                    raise
+                log.warning("interrupted after %s was published in full: nothing is left to do", release.version_dir)
         return BuildResult(release.version_dir, report)
 
     def _run_segments(self, staging, rejected_writer: ShardWriter) -> list[ShardInfo]:
@@ -147,7 +162,7 @@ class Build:
             processed = self.engine.map(SegmentTask(segment), source) if segment else (ProcessedBatch(c) for c in source)
             label = " → ".join(s.type for s in segment) or "write"
             with tqdm(desc=label, unit=" docs", disable=not self.progress, dynamic_ncols=True, leave=False) as bar:
-                passed = 0
+                passed = batches = 0
                 for result in processed:
                     self._absorb(result, rejected_writer)
                     rows = len(result.columns["text"])
@@ -158,7 +173,10 @@ class Build:
                     sink.write(_to_table(result.columns, schema))
                     bar.update(self.funnel.input_documents - bar.n if index == 0 else rows)
                     bar.set_postfix_str(f"passing {passed / max(bar.n, 1):.0%}", refresh=False)
+                    batches += 1
+                    fault_point(f"segment-{index}/batch-{batches}")
             written = sink.close()
+            fault_point(f"after:segment-{index}")
             if last:
                 return written
             source = self._decide(global_stage, written, staging, rejected_writer)
@@ -252,11 +270,47 @@ class Build:
             for s in self.config.stages
         ]
         report["seconds"] = round(seconds, 3)
-        report["workers"] = self.config.executor.workers
+        report["workers"] = self.engine.workers
         return report
 
 
 REJECTED_SCHEMA = pa.schema([(name, pa.string()) for name in REJECTED_COLUMNS])
+# Errors of the place the build writes to, not of the builder: a user error that names the path.
+OUTPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
+
+
+class OutputError(PublishError):
+    """The output folder cannot be written (full, read-only, not ours): nothing was published."""
+
+
+def _says_disk_full(err: OSError) -> bool:
+    # Arrow's file writers raise OSError without an errno; the OS message is in the text.
+    return err.errno is None and any(s in str(err) for s in ("No space left", "Read-only file system", "Permission denied", "Disk quota", "File too large"))
+
+
+def _output_message(err: OSError, dataset_dir: Path) -> str:
+    where = err.filename or dataset_dir
+    reason = err.strerror or str(err)
+    return (f"cannot write the build to {where}: {reason}. Nothing was published; free space there (a build needs room "
+            f"for its staging copy, about twice the output), or pass --output DIR (publish.root) on a writable disk")
+
+
+class _sigterm_as_interrupt:
+    """SIGTERM (what `timeout`, systemd and `docker stop` send) stops the build like Ctrl-C does."""
+
+    def __enter__(self):
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+
+
+def _raise_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 
 
 def _extend_schema(schema: pa.Schema, columns: dict[str, pa.DataType]) -> pa.Schema:
