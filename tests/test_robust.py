@@ -200,3 +200,45 @@ def test_densifying_short_texts_does_not_scan_every_slot():
     # The signatures' own working set (2,000 x 512 uint64 minima) is 8 MB; scanning each empty
     # slot's whole probing order took ~100 MB here, rank lookups take ~40 MB.
     assert peak < 64 * 2**20, f"peak {peak / 2**20:.0f} MB"
+
+
+# -- every stage over hostile text: never an error, every document accounted for -------------------
+
+hostile_text = st.text(
+    alphabet=st.one_of(
+        st.characters(codec="utf-8"),  # anything encodable: controls, combining marks, private use, emoji
+        st.sampled_from("。，！？、：；（）《》“”「」　\u200b\ufeff\u3000\r\n\t锟斤拷銆傛槸ＡＢ１２"),
+        st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF),
+    ),
+    max_size=300,
+)
+
+
+@given(st.lists(hostile_text, min_size=1, max_size=8))
+@settings(max_examples=60, deadline=None)
+def test_every_stage_takes_any_text_without_an_error_and_counts_add_up(texts):
+    from builder.stages import STAGES
+
+    runner = _all_stages_runner()
+    columns = {"id": [f"d{i}" for i in range(len(texts))], "text": list(texts), "url": [None] * len(texts),
+               "_source": [f"fuzz:{i}" for i in range(len(texts))]}
+    result = runner(columns)
+    errors = [(r, d) for r, d in zip(result.rejected["reason"], result.rejected["detail"]) if r.startswith("error.")]
+    assert errors == []
+    assert len(result.columns["text"]) + len(result.rejected["id"]) == len(texts)
+    assert set(STAGES) >= set(result.stage_stats)
+
+
+_RUNNER = []
+RECIPE_ORDER = ["normalize", "language", "quality", "dedup"]
+
+
+def _all_stages_runner():
+    """Every registered stage in recipe order, built once (quality and language load tables)."""
+    from builder.pipeline import SegmentRunner
+    from builder.stages import STAGES
+
+    if not _RUNNER:
+        names = sorted(STAGES, key=lambda n: (RECIPE_ORDER.index(n) if n in RECIPE_ORDER else len(RECIPE_ORDER), n))
+        _RUNNER.append(SegmentRunner([STAGES[name](STAGES[name].Params()) for name in names]))
+    return _RUNNER[0]
