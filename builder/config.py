@@ -7,7 +7,6 @@ stage's own `Params` model.
 from __future__ import annotations
 
 import difflib
-import re
 from pathlib import Path
 from typing import Any, Literal
 
