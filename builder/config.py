@@ -7,16 +7,14 @@ stage's own `Params` model.
 from __future__ import annotations
 
 import difflib
-import re
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from builder.publish.versions import is_version
 from builder.stages import STAGES, StageParams
-
-SEMVER_RE = re.compile(r"^\d+\.\d+\.\d+$")
 
 
 class ConfigError(Exception):
@@ -94,8 +92,8 @@ class BuilderConfig(Model):
     @field_validator("version")
     @classmethod
     def _semver(cls, value: str) -> str:
-        if value != "auto" and not SEMVER_RE.match(value):
-            raise ValueError(f"version must look like 1.2.3 (or be auto), got {value!r}")
+        if value != "auto" and not is_version(value):
+            raise ValueError(f"version must look like 1.2.3 (X.Y.Z, no leading zeros) or be auto, got {value!r}")
         return value
 
     @field_validator("stages", mode="before")

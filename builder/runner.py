@@ -8,10 +8,13 @@ reason, or quarantined with its error, and the counts are checked to add up.
 """
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
 import shutil
+import signal
+import threading
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
@@ -22,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from builder.config import BuilderConfig, StageConfig
 from builder.engines import ENGINES
+from builder.faults import fault_point
 from builder.io.readers import DocumentReader, InputFile, SourceBatch, expand_inputs, fingerprint
 from builder.io.sample import sample_batches
 from builder.io.writers import ShardInfo, ShardWriter
@@ -215,19 +219,29 @@ class Build:
         started = time.perf_counter()
         release = Release(self.config, self.progress)
         release.check_new()
-        with release.staging() as staging:
-            rejected_writer = ShardWriter(staging.run_dir / "rejected", "rejected", REJECTED_SCHEMA, 256 * MB, 64 * MB)
-            self._removed_dir = staging.run_dir / "removed_lines"
-            shards = self._run_segments(staging, rejected_writer)
-            rejected_shards = rejected_writer.close()
-            if self._removed_writer is not None:
-                self._removed_writer.close()
-            self.funnel.check()
-            refuse_empty(self.config, self.funnel.input_documents, self.funnel.kept_documents, self.funnel.dropped,
-                         self.funnel.quarantined, self.funnel.copies_of_published)
-            report = self._report(time.perf_counter() - started)
-            with Spinner(f"publishing v{release.config.version}: manifest, report, card, charts", self.progress):
-                release.publish(staging, report, shards, rejected_shards, self._fingerprints(), self.limit)
+        with _sigterm_as_interrupt():
+            try:
+                with release.staging() as staging:
+                    rejected_writer = ShardWriter(staging.run_dir / "rejected", "rejected", REJECTED_SCHEMA, 256 * MB, 64 * MB)
+                    self._removed_dir = staging.run_dir / "removed_lines"
+                    shards = self._run_segments(staging, rejected_writer)
+                    rejected_shards = rejected_writer.close()
+                    if self._removed_writer is not None:
+                        self._removed_writer.close()
+                    self.funnel.check()
+                    refuse_empty(self.config, self.funnel.input_documents, self.funnel.kept_documents, self.funnel.dropped,
+                                 self.funnel.quarantined, self.funnel.copies_of_published)
+                    report = self._report(time.perf_counter() - started)
+                    with Spinner(f"publishing v{release.config.version}: manifest, report, card, charts", self.progress):
+                        release.publish(staging, report, shards, rejected_shards, self._fingerprints(), self.limit)
+            except OSError as err:
+                if err.errno not in OUTPUT_ERRNOS and not _says_disk_full(err):
+                    raise
+                raise OutputError(_output_message(err, release.local.dataset_dir)) from None
+            except KeyboardInterrupt:
+                if not release.committed:
+                    raise
+                log.warning("interrupted after %s was published in full: nothing is left to do", release.version_dir)
         return BuildResult(release.version_dir, report)
 
     # -- sample: the stages on a seeded sample, into a scratch folder, never a version ----
@@ -279,6 +293,7 @@ class Build:
             processed = self.engine.map(SegmentTask(segment), source) if segment else (ProcessedBatch(c) for c in source)
             progress = self._segment_progress(index, segment, entering)
             bar = SegmentBar(progress, self.progress)
+            batches = 0
             try:
                 for result in processed:
                     self._absorb(result, rejected_writer)
@@ -292,12 +307,15 @@ class Build:
                         self.funnel.kept_characters += sum(map(len, result.columns["text"]))
                     sink.write(_to_table(result.columns, schema))
                     bar.update()
+                    batches += 1
+                    fault_point(f"segment-{index}/batch-{batches}")
                 if index == 0 and not self.sample:
                     progress.done_bytes = self.reader.bytes_read()
                     bar.update()
             finally:
                 bar.close()
             written = sink.close()
+            fault_point(f"after:segment-{index}")
             if last:
                 return written
             with Spinner(f"{global_stage.type}: deciding on {sum(s.rows for s in written):,} documents", self.progress):
@@ -428,7 +446,7 @@ class Build:
             for s in self.config.stages
         ]
         report["seconds"] = round(seconds, 3)
-        report["workers"] = self.config.executor.workers
+        report["workers"] = self.engine.workers
         return report
 
 
@@ -443,6 +461,44 @@ def _remove_lines(text: str, remove, stage_type: str, doc_id: str) -> str:
     if drop and (min(drop) < 0 or max(drop) >= len(lines)):
         raise RuntimeError(f"stage {stage_type!r} asked to remove line {max(drop)} of {doc_id!r}, which has {len(lines)} lines")
     return "\n".join(line for i, line in enumerate(lines) if i not in drop)
+
+
+# Errors of the place the build writes to, not of the builder: a user error that names the path.
+OUTPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
+
+
+class OutputError(PublishError):
+    """The output folder cannot be written (full, read-only, not ours): nothing was published."""
+
+
+def _says_disk_full(err: OSError) -> bool:
+    # Arrow's file writers raise OSError without an errno; the OS message is in the text.
+    return err.errno is None and any(s in str(err) for s in ("No space left", "Read-only file system", "Permission denied", "Disk quota", "File too large"))
+
+
+def _output_message(err: OSError, dataset_dir: Path) -> str:
+    where = err.filename or dataset_dir
+    reason = err.strerror or str(err)
+    return (f"cannot write the build to {where}: {reason}. Nothing was published; free space there (a build needs room "
+            f"for its staging copy, about twice the output), or pass --output DIR (publish.root) on a writable disk")
+
+
+class _sigterm_as_interrupt:
+    """SIGTERM (what `timeout`, systemd and `docker stop` send) stops the build like Ctrl-C does."""
+
+    def __enter__(self):
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+
+
+def _raise_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 
 
 def _extend_schema(schema: pa.Schema, columns: dict[str, pa.DataType]) -> pa.Schema:

@@ -44,7 +44,7 @@ def test_auto_version_bumps_minor_for_new_rows_patch_for_card_only_major_when_br
     assert [r.version_dir.name for r in (first, second, third, fourth)] == ["v1.0.0", "v1.1.0", "v1.1.1", "v2.0.0"]
     assert [manifest_of(r.version_dir)["auto_version"]["bump"] for r in (first, second, third, fourth)] == ["first", "minor", "patch", "major"]
     assert manifest_of(third.version_dir)["changes"]["same_rows"] is True
-    assert manifest_of(second.version_dir)["changes"]["inputs"]["added"] == [str(extra)]
+    assert manifest_of(second.version_dir)["changes"]["inputs"]["added"] == [extra.name]  # named from its input root, not the machine's layout
 
     changelog = (first.version_dir.parent / "CHANGELOG.md").read_text()
     headings = [line for line in changelog.splitlines() if line.startswith("## v")]
@@ -125,7 +125,7 @@ def test_verify_rebuild_reproduces_a_version_built_against_an_earlier_one(tmp_pa
     newer.write_text(newer.read_text(encoding="utf-8").replace("全新", "崭新"), encoding="utf-8")
     code, _, err = cli(capsys, "verify", str(second.version_dir), "--rebuild")
     assert code == 2
-    assert f"its inputs are not the ones it was built from: {newer} (sha256 differs)" in err
+    assert f"its inputs are not the ones it was built from: {newer.name} (sha256 differs)" in err
 
 
 def test_publish_without_a_token_says_how_to_get_one(tmp_path, corpus, capsys, monkeypatch):

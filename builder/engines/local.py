@@ -1,21 +1,74 @@
 """The local engine: in-process for one worker, a bounded process pool for more."""
 from __future__ import annotations
 
+import logging
 import multiprocessing
+import os
+import select
 import signal
+import threading
+import time
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable, Iterable, Iterator
 
+log = logging.getLogger("builder")
 _task: Callable[[Any], Any] | None = None
+PARENT_POLL_SECONDS = 1.0  # only where pidfd_open is missing (not Linux)
 
 
-def _init_worker(factory: Callable[[], Callable[[Any], Any]]) -> None:
-    # Ctrl-C reaches the whole process group: the main process alone handles it (it stops the
-    # pool and removes the staging folder); workers printing their own tracebacks only add noise.
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _init_worker(factory: Callable[[], Callable[[Any], Any]], parent_pid: int) -> None:
+    # Ctrl-C and SIGTERM may reach the whole process group: the main process alone handles them
+    # (it stops the pool and says what happened once); workers are ended by it with SIGKILL.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _exit_when_gone(parent_pid)
     global _task
     _task = factory()
+
+
+def _exit_when_gone(pid: int) -> None:
+    """End this worker as soon as process `pid` (the build) is gone, however it died.
+
+    A worker's parent is the fork server, not the build, and the pool's pipes stay open in
+    the workers themselves, so without this a `kill -9` of the build leaves the workers, the
+    fork server and the resource tracker blocked on pipes forever. A pidfd becomes readable
+    when the process exits (and cannot be fooled by a reused pid).
+    """
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):
+        pidfd = None
+
+    def watch() -> None:
+        if pidfd is not None:
+            select.select([pidfd], [], [])
+        else:
+            while _alive(pid):
+                time.sleep(PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-build", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _run(item: Any) -> Any:
@@ -28,11 +81,15 @@ class LocalEngine:
 
     `factory` is called once per worker process to build the task (e.g. the stages, whose
     setup is expensive); results come back in the order the items went in, which keeps the
-    output byte-identical whatever the number of workers.
+    output byte-identical whatever the number of workers. More workers than CPUs only add
+    memory, so the count is capped at the CPUs this process may use.
     """
 
     def __init__(self, workers: int = 1):
-        self.workers = workers
+        cpus = available_cpus()
+        if workers > cpus:
+            log.warning("executor.workers is %d but this machine has %d CPUs: using %d workers", workers, cpus, cpus)
+        self.workers = max(1, min(workers, cpus))
 
     def map(self, factory: Callable[[], Callable[[Any], Any]], items: Iterable[Any]) -> Iterator[Any]:
         if self.workers == 1:
@@ -45,11 +102,29 @@ class LocalEngine:
         # (plain fork would copy this process's threads and locks; spawn pays the imports per worker).
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["builder.stages", "builder.pipeline"])
-        with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker, initargs=(factory,)) as pool:
-            pending: deque = deque()
+        pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker, initargs=(factory, os.getpid()))
+        pending: deque = deque()
+        try:
             for item in items:
                 pending.append(pool.submit(_run, item))
                 if len(pending) >= 2 * self.workers:
                     yield pending.popleft().result()
             while pending:
                 yield pending.popleft().result()
+        except BaseException:  # an error, Ctrl-C, SIGTERM, or the consumer stopped early
+            _stop_now(pool, pending)
+            raise
+        pool.shutdown(wait=True)
+
+
+def _stop_now(pool: ProcessPoolExecutor, pending: deque) -> None:
+    """Drop the queued work and end the workers at once, instead of waiting for their batches."""
+    for future in pending:
+        future.cancel()
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # the pool has no public handle before 3.14
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+    for process in processes:
+        process.join(timeout=5)

@@ -65,7 +65,7 @@ class InputFile:
 
 def expand_inputs(config: InputConfig) -> list[InputFile]:
     """Paths, folders and globs -> files in sorted order; a pattern matching nothing is an error."""
-    found: list[Path] = []
+    found: list[tuple[Path, Path]] = []  # (file, the input root it was found under)
     for pattern in config.paths:
         matches = sorted(glob.glob(pattern, recursive=True)) if glob.has_magic(pattern) else [pattern]
         if not matches or not all(os.path.exists(m) for m in matches):
@@ -74,26 +74,47 @@ def expand_inputs(config: InputConfig) -> list[InputFile]:
             raise error
         for match in matches:
             path = Path(match)
+            root = _input_root(pattern, path)
             if path.is_dir() and config.format != "datasets":
-                found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(EXTENSIONS[config.format])))
+                found.extend((p, root) for p in sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(EXTENSIONS[config.format])))
             else:
-                found.append(path)
+                found.append((path, root))
     if not found:
         raise InputError(f"input {config.paths}: no {config.format} files found")
-    files, seen = [], set()
-    for path in found:
+    files, seen, names = [], set(), {}
+    for path, root in found:
         key = path.resolve()
         if key not in seen:
             seen.add(key)
-            files.append(InputFile(path, _display_name(path), _size(path)))
+            name = _display_name(path, root)
+            if name in names:
+                raise InputError(f"inputs {names[name]} and {path} would both be named {name!r} in ids and the manifest: "
+                                 "give them folders of different names, or list their common parent folder instead")
+            names[name] = path
+            files.append(InputFile(path, name, _size(path)))
     return files
 
 
-def _display_name(path: Path) -> str:
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+def _input_root(pattern: str, match: Path) -> Path:
+    """The folder an input's name starts from: the parent of the folder or file given, or of a glob's fixed part."""
+    if glob.has_magic(pattern):
+        fixed = Path(pattern)
+        while glob.has_magic(str(fixed)):
+            fixed = fixed.parent
+        return fixed.resolve().parent
+    return match.resolve().parent
+
+
+def _display_name(path: Path, root: Path) -> str:
+    """How a file appears in ids and the manifest: relative to the working directory when it is under it,
+    else relative to its input root, so no name carries the machine's layout (`/home/alice/...`)."""
+    resolved = path.resolve()
+    for base in (Path.cwd().resolve(), root):
+        try:
+            return resolved.relative_to(base).as_posix()
+        except ValueError:
+            continue
+    return path.name
 
 
 def _size(path: Path) -> int:
@@ -189,8 +210,11 @@ class DocumentReader:
             return Quarantined(doc_id, source, "input.bad_type", f"{source}: field {self.config.text_field!r} is {type(text).__name__}, not a string")
         if len(text) > self.config.max_doc_chars:
             return Quarantined(doc_id, source, "input.too_long", f"{source}: {len(text):,} characters > input.max_doc_chars={self.config.max_doc_chars:,}")
-        if check_surrogates and LONE_SURROGATE_RE.search(text):
-            return Quarantined(doc_id, source, "input.invalid_text", f"{source}: field {self.config.text_field!r} holds lone surrogates (not valid Unicode)")
+        if check_surrogates:
+            for name, value in ((self.config.text_field, text), (self.config.id_field, doc_id), (self.config.url_field, url)):
+                if isinstance(value, str) and LONE_SURROGATE_RE.search(value):
+                    # The id itself cannot be written as UTF-8: the rejected row is named by its place.
+                    return Quarantined(source, source, "input.invalid_text", f"{source}: field {name!r} holds lone surrogates (not valid Unicode)")
         doc = {"id": doc_id, "text": text}
         if self.config.url_field:
             doc["url"] = url if isinstance(url, str) else None
@@ -222,7 +246,13 @@ class DocumentReader:
                     yield Quarantined(source, source, "input.invalid_utf8", f"{source}: invalid UTF-8 at byte {err.start}")
                     continue
                 except json.JSONDecodeError as err:
-                    yield Quarantined(source, source, "input.invalid_json", f"{source}: invalid JSON ({err.msg} at column {err.colno})", raw[:2000].decode("utf-8", "replace"))
+                    yield Quarantined(source, source, "input.invalid_json", f"{source}: invalid JSON ({err.msg} at column {err.colno})", _excerpt(raw))
+                    continue
+                except RecursionError:
+                    yield Quarantined(source, source, "input.invalid_json", f"{source}: JSON nested too deeply to read", _excerpt(raw))
+                    continue
+                except ValueError as err:  # e.g. an integer of more digits than Python converts
+                    yield Quarantined(source, source, "input.invalid_json", f"{source}: invalid JSON ({err})", _excerpt(raw))
                     continue
                 if not isinstance(record, dict):
                     yield Quarantined(source, source, "input.invalid_json", f"{source}: expected a JSON object, got {type(record).__name__}")
@@ -305,6 +335,11 @@ class DocumentReader:
         if isinstance(doc, dict):
             doc["encoding"] = encoding
         yield doc
+
+
+def _excerpt(raw: bytes) -> str:
+    """The start of a bad line, kept with its rejection so it can be looked at."""
+    return raw[:2000].decode("utf-8", "replace")
 
 
 class _TrackedReader(io.BufferedReader):

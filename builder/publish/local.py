@@ -1,26 +1,52 @@
-"""Local releases: build in a hidden staging folder, then appear atomically and immutably."""
+"""Local releases: build in a hidden staging folder, then appear atomically and immutably.
+
+One build at a time per dataset folder: a lock (`.lock`, held with flock, so it is released
+by the kernel whatever way its holder dies, and holding the holder's pid and host for the
+message) makes a second build fail at once instead of publishing a version that never saw
+the first one. Holding the lock, a build removes the staging folders of builds that died and
+brings the root card up to date with the versions on disk.
+
+Publishing is one commit: everything, root card and CHANGELOG included, is written into the
+staging folder first; then renames alone put it in place, with SIGINT and SIGTERM held back
+until they are done, so a version is either not there, or there with its root files.
+"""
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 import shutil
+import signal
+import socket
 import tempfile
+import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["LocalRelease", "Staging", "VersionExists"]
+__all__ = ["DatasetBusy", "LocalRelease", "Staging", "VersionExists"]
 
-from builder.publish import VersionExists
+from builder.faults import fault_point
+from builder.publish import PublishError, VersionExists
 from builder.publish.card import CARD_DATA_FILE, LoadTarget, excerpt_placeholder, render_version_card, split_info
 from builder.publish.changelog import describe_changes
 from builder.publish.charts import write_charts
 from builder.io.writers import sha256_file
 from builder.publish.manifest import build_manifest, read_manifest, write_json
-from builder.publish.root import write_root
+from builder.publish.root import render_root, write_root
 from builder.publish.stats import collect
-from builder.publish.versions import published_versions
+from builder.publish.versions import published_versions, version_key
+
+LOCK_FILE = ".lock"
+STAGING_PREFIX = ".staging-"
+DEFERRED_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+class DatasetBusy(PublishError):
+    """Another build holds the dataset folder's lock."""
 
 
 def readable_files(version_dir: Path) -> list[str]:
@@ -43,6 +69,7 @@ class LocalRelease:
     def __init__(self, root: Path, name: str, version: str):
         self.dataset_dir = root / name
         self.version = version
+        self.committed = False  # the version folder is in place: from here on, say it was published
 
     @property
     def version_dir(self) -> Path:
@@ -53,7 +80,8 @@ class LocalRelease:
         return self.dataset_dir / "runs" / f"v{self.version}"
 
     def check_new(self) -> None:
-        if self.version_dir.exists():
+        same = [p for p in published_versions(self.dataset_dir) if version_key(p.name) == version_key(self.version)]
+        if self.version_dir.exists() or same:
             raise VersionExists(
                 f"{self.version_dir} already exists and published versions are immutable: "
                 "set a new `version:` in the config (or `version: auto`) or pass --version X.Y.Z"
@@ -63,18 +91,67 @@ class LocalRelease:
     def staging(self) -> Iterator[Staging]:
         """A hidden folder beside the versions; removed on any failure, so no partial version is ever visible."""
         self.dataset_dir.mkdir(parents=True, exist_ok=True)
-        root = Path(tempfile.mkdtemp(prefix=f".staging-v{self.version}-", dir=self.dataset_dir))
-        staging = Staging(root, root / "version", root / "run", root / "work", published_versions(self.dataset_dir))
-        for folder in (staging.version_dir, staging.run_dir, staging.work_dir):
-            folder.mkdir()
+        with self._locked():
+            self.check_new()  # another build may have published it while this one waited to start
+            self._remove_dead_stagings()
+            self._repair_root()
+            root = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}v{self.version}-", dir=self.dataset_dir))
+            staging = Staging(root, root / "version", root / "run", root / "work", published_versions(self.dataset_dir))
+            try:
+                for folder in (staging.version_dir, staging.run_dir, staging.work_dir):
+                    folder.mkdir()
+                yield staging
+            finally:
+                shutil.rmtree(root, ignore_errors=True)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        path = self.dataset_dir / LOCK_FILE
+        while True:
+            handle = open(path, "a+", encoding="utf-8")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as err:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                handle.close()
+                if err.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                raise DatasetBusy(
+                    f"{self.dataset_dir} is being built by {holder} (lock {path}): wait for that build to finish, "
+                    "then run again so this version is deduplicated against it; or pass --output DIR"
+                ) from None
+            if path.exists() and os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino:
+                break
+            handle.close()  # the holder removed the file between our open and our lock: take the new one
         try:
-            yield staging
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S %Z')}\n")
+            handle.flush()
+            yield
         finally:
-            shutil.rmtree(root, ignore_errors=True)
+            path.unlink(missing_ok=True)  # while still locked, so no one can lock the old file after us
+            handle.close()
+
+    def _repair_root(self) -> None:
+        """A build killed between its last renames leaves a root card older than its version: rewrite it."""
+        versions = published_versions(self.dataset_dir)
+        if not versions or not (versions[-1] / "README.md").is_file():
+            return  # nothing published, or earlier versions staged by `verify --rebuild` (manifests only)
+        card = self.dataset_dir / "README.md"
+        if not card.is_file() or card.stat().st_mtime < (versions[-1] / "MANIFEST.json").stat().st_mtime:
+            write_root(self.dataset_dir)
+
+    def _remove_dead_stagings(self) -> None:
+        """Staging folders left by builds that were killed: with the lock held, no live build owns one."""
+        for folder in self.dataset_dir.iterdir():
+            if folder.name.startswith(STAGING_PREFIX) and folder.is_dir():
+                shutil.rmtree(folder, ignore_errors=True)
 
     def publish(self, staging: Staging, config, report: dict, shards, rejected_shards, inputs: list[dict],
                 limit: int | None, auto_version: dict | None) -> None:
-        """Manifest, report, card data, charts and card into the staged version; then rename it into place."""
+        """Manifest, report, card data, charts, card and root files into staging; then renames put them in place."""
         version_dir = staging.version_dir
         manifest = build_manifest(config, inputs, shards, rejected_shards, version_dir, limit, staging.previous_versions,
                                   split_info([s.path for s in shards]))
@@ -96,13 +173,56 @@ class LocalRelease:
         # What readers see besides the rows: hashed too, so `verify` notices a changed report, card or chart.
         manifest["files"] = [{"path": path, "sha256": sha256_file(version_dir / path)} for path in readable_files(version_dir)]
         write_json(version_dir / "MANIFEST.json", manifest)
+        root_files = staging.root / "root"
+        root_files.mkdir()
+        for name, text in render_root(self.dataset_dir, version_dir).items():
+            (root_files / name).write_text(text, encoding="utf-8")
         self.check_new()
-        os.rename(version_dir, self.version_dir)  # atomic: the version appears whole or not at all
+        self._commit(staging, root_files)
+
+    def _commit(self, staging: Staging, root_files: Path) -> None:
+        """Renames only (no bytes written, so a full disk cannot stop it half way), signals held back."""
         self.run_dir.parent.mkdir(exist_ok=True)
-        if self.run_dir.exists():
-            shutil.rmtree(self.run_dir)  # rejected rows of an earlier, unpublished attempt
-        os.rename(staging.run_dir, self.run_dir)
-        write_root(self.dataset_dir)
+        with _signals_deferred():
+            if self.run_dir.exists():
+                shutil.rmtree(self.run_dir)  # rejected rows of an earlier, unpublished attempt
+            os.rename(staging.run_dir, self.run_dir)
+            os.rename(staging.version_dir, self.version_dir)  # the version appears whole or not at all
+            self.committed = True
+            fault_point("publish:committed")
+            try:
+                for staged in sorted(root_files.iterdir()):
+                    os.replace(staged, self.dataset_dir / staged.name)
+            except OSError as err:
+                raise PublishError(
+                    f"{self.version_dir} was published, but the root card could not be replaced ({err}); "
+                    "the next build into this folder rewrites it"
+                ) from None
 
     def load_target(self) -> LoadTarget:
         return LoadTarget("local", self.dataset_dir.as_posix())
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block is done, then act on them (Ctrl-C: KeyboardInterrupt).
+
+    Python-level handlers, not a signal mask: the kernel may hand a process-directed signal to
+    any thread (Arrow's, BLAS's), and Python runs its handler in the main thread regardless.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {signum: signal.signal(signum, lambda signum, frame: received.append(signum)) for signum in DEFERRED_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(received):
+            handler = previous[signum]
+            if callable(handler):
+                handler(signum, None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(signum)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from builder.publish import PublishError
 from builder.publish.hub import HubRepo, publish_to_hub
 from builder.publish.local import LocalRelease, Staging
 from builder.publish.manifest import read_manifest
@@ -38,6 +39,11 @@ class Release:
     def version_dir(self) -> Path:
         return self.local.version_dir
 
+    @property
+    def committed(self) -> bool:
+        """Whether the local version is in place (and, with `target: hub`, uploaded)."""
+        return self.local.committed and self.hub is None
+
     def check_new(self) -> None:
         self.local.check_new()
         if self.hub:
@@ -50,7 +56,17 @@ class Release:
         auto_version = self._settle_auto_version(shards) if self.auto else None
         self.local.publish(staging, self.config, report, shards, rejected_shards, inputs, limit, auto_version)
         if self.hub:
+            self._upload()
+
+    def _upload(self) -> None:
+        """After the local commit, a failure must not say "nothing was published": say what is where."""
+        again = f"python -m builder publish {self.version_dir} --to hub --repo-id {self.hub.repo_id}"
+        try:
             publish_to_hub(self.local.version_dir, self.hub, self.progress)
+        except KeyboardInterrupt:
+            raise PublishError(f"interrupted: {self.version_dir} was published locally but not uploaded; to upload it: {again}") from None
+        except Exception as err:
+            raise PublishError(f"{self.version_dir} was published locally, but the upload failed: {err}; to retry: {again}") from None
 
     def _settle_auto_version(self, shards) -> dict:
         if self.previous is None:

@@ -37,6 +37,9 @@ _PROBE_SEED = 20120627
 # Densification: probes tried one at a time for every empty bin, then cells (empty bins x
 # num_perm) scanned per chunk for the rest, which bounds its scratch memory.
 _SINGLE_PROBES = 8
+# Texts with at most num_perm / 5 full bins densify by rank lookups (bins x full bins of work);
+# above that, 8 single probes leave so few empty bins that scanning their orders is cheaper.
+_SPARSE_SHARE = 5
 _PROBE_CHUNK_CELLS = 1 << 22
 
 
@@ -114,13 +117,18 @@ def minhash_signatures(codepoints: np.ndarray, lengths: np.ndarray, ngram: int, 
 def _densify(minima: np.ndarray, empty: int) -> None:
     """Fill each empty bin with the first non-empty bin along its probing order, in place.
 
-    Most empty bins find a full one within a few probes, so the order is first walked one
-    step at a time for all of them; the few left (texts with very few shingles) scan the
-    rest of their order at once.
+    Texts with few full bins (short texts: one of 10 characters has 6 shingles for 512 bins)
+    look up, for every bin, the rank of each of their full bins in that bin's order, and take
+    the lowest: work in proportion to bins x full bins. Texts with many full bins walk the
+    order a step at a time, where most empty bins meet a full one within a few probes, and
+    scan the rest of the order for the few left.
     """
     is_empty = minima == empty
-    has_any = ~is_empty.all(axis=1)
-    rows, bins = np.nonzero(is_empty & has_any[:, None])
+    full_counts = minima.shape[1] - is_empty.sum(axis=1)
+    sparse = (full_counts > 0) & (full_counts <= minima.shape[1] // _SPARSE_SHARE)
+    for count in np.unique(full_counts[sparse]).tolist():
+        _densify_sparse(minima, is_empty, np.flatnonzero(full_counts == count), count)
+    rows, bins = np.nonzero(is_empty & (full_counts > minima.shape[1] // _SPARSE_SHARE)[:, None])
     order = _probe_order(minima.shape[1])
     for step in range(_SINGLE_PROBES):
         if not rows.size:
@@ -135,6 +143,30 @@ def _densify(minima: np.ndarray, empty: int) -> None:
         probes = order[b, _SINGLE_PROBES:]
         first_full = np.argmax(~is_empty[r[:, None], probes], axis=1)
         minima[r, b] = minima[r, probes[np.arange(r.size), first_full]]
+
+
+def _densify_sparse(minima: np.ndarray, is_empty: np.ndarray, rows: np.ndarray, count: int) -> None:
+    """Densify `rows`, each with exactly `count` full bins, by the full bins' ranks in each bin's order."""
+    num_perm = minima.shape[1]
+    rank = _probe_rank(num_perm)
+    chunk = max(1, _PROBE_CHUNK_CELLS // (num_perm * count))
+    for lo in range(0, rows.size, chunk):
+        r = rows[lo : lo + chunk]
+        full_bins = np.nonzero(~is_empty[r])[1].reshape(r.size, count)  # row-major: each row's full bins
+        nearest = np.argmin(rank[:, full_bins], axis=2).T  # (rows, bins): which full bin each bin takes
+        source = np.take_along_axis(full_bins, nearest, axis=1)
+        block = minima[r]
+        filled = np.take_along_axis(block, source, axis=1)
+        minima[r] = np.where(is_empty[r], filled, block)
+
+
+@lru_cache(maxsize=8)
+def _probe_rank(num_perm: int) -> np.ndarray:
+    """rank[b, j]: where bin j comes in bin b's probing order (the inverse of `_probe_order`)."""
+    order = _probe_order(num_perm)
+    rank = np.empty(order.shape, dtype=np.int16 if num_perm <= np.iinfo(np.int16).max else np.int32)
+    rank[np.arange(num_perm)[:, None], order] = np.arange(num_perm)[None, :]
+    return rank
 
 
 def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -10,6 +10,7 @@ the signals and the would-be reason instead ("score first, filter later").
 from __future__ import annotations
 
 from collections import Counter
+from typing import Annotated
 
 import numpy as np
 import pyarrow as pa
@@ -29,6 +30,11 @@ SHAPE_RULES = (KEYWORDS_RULE, "breadcrumb", "nav", "contact", "symbols", "repeat
 LINE_RULES = tuple(
     dict.fromkeys([SPAM_RULE, *(k.rule for k in read_boilerplate_keywords()), *SHAPE_RULES])
 )
+
+
+# Keys and values of the n-gram repetition thresholds: `{4: 0.2}` is "the top 4-gram covers at most 20%".
+NgramSize = Annotated[int, Field(ge=1, le=100)]
+Share = Annotated[float, Field(ge=0, le=1)]
 
 
 class QualityParams(StageParams):
@@ -65,20 +71,20 @@ class QualityParams(StageParams):
     pii: tuple[str, ...] = Field(PII_TYPES, description=f"PII types to redact, of {list(PII_TYPES)}")
     pii_placeholder: str = Field("<{type}>", description="replacement; {type} is the upper-case PII type")
     # Document level, checked in this order after line removal.
-    max_spam_line_share: float = Field(0.4, description="drop (spam) when spam lines were more of the page than this")
-    max_spam_density: float = Field(25.0, description="drop (spam) above this many spam hits per 1,000 kept characters")
-    min_chars: int = Field(50, description="drop (too_short) below this many non-space characters after cleaning")
+    max_spam_line_share: float = Field(0.4, ge=0, le=1, description="drop (spam) when spam lines were more of the page than this")
+    max_spam_density: float = Field(25.0, ge=0, description="drop (spam) above this many spam hits per 1,000 kept characters")
+    min_chars: int = Field(50, ge=0, description="drop (too_short) below this many non-space characters after cleaning")
     min_han: int = Field(
-        0, description="drop (too_short) below this many Han characters after cleaning (a page of real Chinese prose)"
+        0, ge=0, description="drop (too_short) below this many Han characters after cleaning (a page of real Chinese prose)"
     )
-    min_cjk_share: float = Field(0.2, description="drop (low_cjk) below this share of Han characters")
-    max_removed_share: float = Field(0.8, description="drop (boilerplate) when line rules removed more than this")
-    max_dup_line_frac: float = Field(0.3, description="drop (repetition) above this share of characters in repeated lines")
-    max_dup_para_frac: float = Field(0.3, description="drop (repetition) above this share in repeated paragraphs")
-    max_top_ngram_frac: dict[int, float] = Field(
+    min_cjk_share: float = Field(0.2, ge=0, le=1, description="drop (low_cjk) below this share of Han characters")
+    max_removed_share: float = Field(0.8, ge=0, le=1, description="drop (boilerplate) when line rules removed more than this")
+    max_dup_line_frac: float = Field(0.3, ge=0, le=1, description="drop (repetition) above this share of characters in repeated lines")
+    max_dup_para_frac: float = Field(0.3, ge=0, le=1, description="drop (repetition) above this share in repeated paragraphs")
+    max_top_ngram_frac: dict[NgramSize, Share] = Field(
         {4: 0.2}, description="drop (repetition) when the top character n-gram covers more"
     )
-    max_dup_ngram_frac: dict[int, float] = Field(
+    max_dup_ngram_frac: dict[NgramSize, Share] = Field(
         {10: 0.7}, description="drop (repetition) when repeated character n-grams cover more"
     )
     min_sentence_density: float = Field(
@@ -91,11 +97,11 @@ class QualityParams(StageParams):
         10.0, ge=0, description="clause marks (，,；;) per 1,000 characters that make a page without sentence ends prose"
     )
     min_end_punct_share: float = Field(
-        0.0, description="drop (no_sentences) below this share of lines ending in 。！？….?! (off: one-line articles)"
+        0.0, ge=0, le=1, description="drop (no_sentences) below this share of lines ending in 。！？….?! (off: one-line articles)"
     )
-    max_symbol_share: float = Field(0.1, description="drop (symbols) above this share of symbol characters")
-    max_digit_share: float = Field(0.3, description="drop (digits) above this share of digits")
-    max_mojibake_ratio: float = Field(0.1, description="drop (mojibake) above this mojibake_ratio (from normalize)")
+    max_symbol_share: float = Field(0.1, ge=0, le=1, description="drop (symbols) above this share of symbol characters")
+    max_digit_share: float = Field(0.3, ge=0, le=1, description="drop (digits) above this share of digits")
+    max_mojibake_ratio: float = Field(0.1, ge=0, le=1, description="drop (mojibake) above this mojibake_ratio (from normalize)")
 
     @field_validator("line_rules")
     @classmethod
