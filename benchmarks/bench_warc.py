@@ -56,7 +56,7 @@ def write_warc(path: Path, target_mb: float) -> tuple[int, int]:
         while payload < target_mb * 1e6:
             for url, content_type, body in pages:
                 url = f"{url}#{written}"
-                out.write(_record("request", url, f"GET / HTTP/1.1\r\nHost: realweb.invalid\r\n\r\n".encode(), number))
+                out.write(_record("request", url, "GET / HTTP/1.1\r\nHost: realweb.invalid\r\n\r\n".encode(), number))
                 http = f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n".encode("latin-1")
                 out.write(_record("response", url, http + body, number + 1))
                 number += 2

@@ -41,7 +41,7 @@ import numpy as np
 from builder.config import load_config
 from builder.stages import STAGES
 from builder.stages.base import Batch
-from builder.stages.quality_model.features import DENSE_FEATURES, BatchPoints, dense_features, hashed_ngrams
+from builder.stages.quality_model.features import BatchPoints, dense_features, hashed_ngrams
 from builder.stages.quality_model.linear import SHIPPED_MODEL, LinearQualityModel
 
 REPO = Path(__file__).resolve().parents[1]

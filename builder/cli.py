@@ -236,8 +236,8 @@ def _init(args: argparse.Namespace) -> int:
 
     written = write_starter(Path(args.directory))
     print(f"wrote {written}")
-    print(f"next: set input.paths in it to your files, then try it on a sample (nothing is published):")
+    print("next: set input.paths in it to your files, then try it on a sample (nothing is published):")
     print(f"  python -m builder --config {written} --sample 2000")
-    print(f"and build the first version when the funnel looks right:")
+    print("and build the first version when the funnel looks right:")
     print(f"  python -m builder --config {written}")
     return 0

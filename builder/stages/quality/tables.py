@@ -70,11 +70,16 @@ def char_class_table() -> np.ndarray:
     return table
 
 
-@lru_cache(maxsize=1)
-def end_punctuation_table() -> np.ndarray:
+@lru_cache(maxsize=None)
+def char_set_table(chars: str) -> np.ndarray:
+    """A boolean table over all code points, true for the given characters (one per set, cached)."""
     table = np.zeros(0x110000, dtype=bool)
-    table[[ord(c) for c in CJK_END_PUNCTUATION + WESTERN_END_PUNCTUATION]] = True
+    table[[ord(c) for c in chars]] = True
     return table
+
+
+def end_punctuation_table() -> np.ndarray:
+    return char_set_table(CJK_END_PUNCTUATION + WESTERN_END_PUNCTUATION)
 
 
 # Marks that close a sentence wherever they stand, counted inside lines as well as at their
@@ -87,25 +92,16 @@ SENTENCE_MARKS = "。！？!?"
 CLAUSE_MARKS = "，,；;"
 
 
-@lru_cache(maxsize=1)
 def sentence_mark_table() -> np.ndarray:
-    table = np.zeros(0x110000, dtype=bool)
-    table[[ord(c) for c in SENTENCE_MARKS]] = True
-    return table
+    return char_set_table(SENTENCE_MARKS)
 
 
-@lru_cache(maxsize=1)
 def clause_mark_table() -> np.ndarray:
-    table = np.zeros(0x110000, dtype=bool)
-    table[[ord(c) for c in CLAUSE_MARKS]] = True
-    return table
+    return char_set_table(CLAUSE_MARKS)
 
 
-@lru_cache(maxsize=1)
 def separator_table() -> np.ndarray:
-    table = np.zeros(0x110000, dtype=bool)
-    table[[ord(c) for c in SEPARATORS]] = True
-    return table
+    return char_set_table(SEPARATORS)
 
 
 def code_points(text: str) -> np.ndarray:

@@ -34,6 +34,7 @@ from builder.stages.quality.tables import (
     SPACE,
     SYMBOL,
     char_class_table,
+    char_set_table,
     end_punctuation_table,
     fold_table,
 )
@@ -72,13 +73,6 @@ def ngram_fold_table() -> np.ndarray:
     table = fold_table().copy()
     table[(table >= ord("1")) & (table <= ord("9"))] = ord("0")  # by value: full-width digits fold to ASCII first
     table[table == ord("\r")] = ord("\n")
-    return table
-
-
-@lru_cache(maxsize=1)
-def clause_mark_table() -> np.ndarray:
-    table = np.zeros(0x110000, dtype=bool)
-    table[[ord(c) for c in CLAUSE_MARKS]] = True
     return table
 
 
@@ -185,7 +179,7 @@ def dense_class_table() -> np.ndarray:
     """Character classes (tables.py) with two more: sentence-ending marks and clause marks."""
     table = char_class_table().copy()
     table[end_punctuation_table()] = END_MARK
-    table[clause_mark_table()] = CLAUSE_MARK
+    table[char_set_table(CLAUSE_MARKS)] = CLAUSE_MARK
     return table
 
 
