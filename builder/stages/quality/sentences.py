@@ -3,8 +3,9 @@
 Some pages (news with photo captions, templated listings) repeat whole sentences inside one
 long line: `…清淤除障。(刘永兴摄)2023年8月10日，…清淤除障。(刘永兴摄)…`. Line rules cannot
 remove part of a line, and the page's character n-gram repetition then drops a real article.
-A sentence of at least `MIN_SENTENCE_CHARS` visible characters that already stood earlier on
-the page (compared without spaces) is removed from its line.
+A sentence of a long line that already stood earlier on the page, in any line (a post shown as
+paragraphs and again as one run-together line), with at least `MIN_SENTENCE_CHARS` visible
+characters (compared without spaces), is removed from its line.
 """
 from __future__ import annotations
 
@@ -29,19 +30,20 @@ def drop_repeated_sentences(text: str) -> tuple[str, int]:
     seen: set[str] = set()
     removed = 0
     for index, line in enumerate(lines):
-        if len(line) < LONG_LINE_CHARS:
-            continue
+        long_line = len(line) >= LONG_LINE_CHARS
         kept: list[str] = []
+        removed_here = 0
         for sentence in SENTENCE_RE.findall(line):
             key = "".join(sentence.split())
             if len(key) >= MIN_SENTENCE_CHARS:
-                if key in seen:
-                    removed += 1
+                if key in seen and long_line:
+                    removed_here += 1
                     continue
                 seen.add(key)
             kept.append(sentence)
-        if removed:
+        if removed_here:
             lines[index] = "".join(kept)
+            removed += removed_here
     return ("\n".join(lines), removed) if removed else (text, 0)
 
 
@@ -49,8 +51,6 @@ def _may_repeat(lines: list[str]) -> bool:
     """A cheap look first: does any long piece between two 。 occur twice on the page?"""
     seen: set[str] = set()
     for line in lines:
-        if len(line) < LONG_LINE_CHARS:
-            continue
         for piece in line.split("。"):
             if len(piece) >= MIN_SENTENCE_CHARS:
                 if piece in seen:
