@@ -434,8 +434,9 @@ def _docs_sharing_extreme_hashes(lines: BatchLines, start_line: np.ndarray, hash
 
 
 def _is_sentence(lines: BatchLines, line: int) -> bool:
-    """A line of prose: long, with a comma inside and end punctuation at the end."""
-    return bool(lines.ends_sentence[line]) and lines.visible[line] >= SENTENCE_MIN_CHARS and "," in lines.folded_lines[line]
+    """A line of prose: long, with a comma inside and a sentence end (at its end, or before a byline)."""
+    ends = bool(lines.ends_sentence[line]) or lines.sentence_marks[line] > 0
+    return ends and lines.visible[line] >= SENTENCE_MIN_CHARS and "," in lines.folded_lines[line]
 
 
 def _heads_title_block(lines: BatchLines, visible: list[int], seq: list[str], position: int) -> bool:
