@@ -126,9 +126,16 @@ def write_folder(root: Path) -> Path:
 def run(tmp_path_factory):
     folder = write_folder(tmp_path_factory.mktemp("realweb"))
     json_path = folder.parent / "figures.json"
+    # A pinned recipe, so that these figures test the scoring, not whatever the flagship recipe does today.
+    recipe = folder.parent / "recipe.yaml"
+    recipe.write_text(
+        "name: eval-test\nversion: 1.0.0\ninput: {paths: [unused.jsonl], format: jsonl}\n"
+        "stages:\n  - type: normalize\n  - type: language\n  - type: quality\n  - type: dedup\n",
+        encoding="utf-8",
+    )
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        code = E.main([str(folder), "--show", "3", "--json", str(json_path)])
+        code = E.main([str(folder), "--config", str(recipe), "--show", "3", "--json", str(json_path)])
     assert code == 0
     return json.loads(json_path.read_text(encoding="utf-8")), printed.getvalue()
 
