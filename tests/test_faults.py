@@ -34,8 +34,15 @@ def start(config: Path, fault: str | None = None, *args: str) -> tuple[subproces
     if fault:
         env["BUILDER_FAULT"] = fault
     process = subprocess.Popen([sys.executable, "-m", "builder", "--config", str(config), "-q", *args],
-                               cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=_default_interrupt)
     return process, token
+
+
+def _default_interrupt() -> None:
+    # A shell starts background jobs with SIGINT ignored, and children inherit that: the build would
+    # then (rightly) ignore Ctrl-C. Start it as a terminal would, so the interrupt tests mean something.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def processes_of(token: str) -> list[psutil.Process]:
