@@ -280,7 +280,8 @@ def run_builder(folder: Folder, config_path: Path, workers: int, with_dedup: boo
         inputs.append(str(path))
     data.update({
         "version": "1.0.0",
-        "input": {"paths": inputs, "format": "jsonl", "text_field": "text", "id_field": "id", "url_field": "url"},
+        "input": {**{k: v for k, v in (data.get("input") or {}).items() if k == "max_doc_chars"},
+                  "paths": inputs, "format": "jsonl", "text_field": "text", "id_field": "id", "url_field": "url"},
         "stages": stages,
         "publish": {"target": "local", "root": str(scratch / "out")},
         "executor": {**(data.get("executor") or {}), "workers": workers},
@@ -535,7 +536,9 @@ def format_report(figures: dict, show: int, seconds: float) -> str:
         for doc_id, category, note in kept_wrong[:show]:
             out.append(f"  {doc_id:<18}{category:<20}{note[:70]}")
         dropped_wrong = figures["misses"]["dropped_but_labelled_keep"]
-        out.append(f"dropped but labelled keep ({len(dropped_wrong)}; longest first):")
+        by_reason = Counter(reason for _, reason, _ in dropped_wrong)
+        out.append(f"dropped but labelled keep ({len(dropped_wrong)}: "
+                   f"{', '.join(f'{r} {n}' for r, n in sorted(by_reason.items(), key=lambda x: (-x[1], x[0])))}; longest first):")
         for doc_id, reason, detail in dropped_wrong[:show]:
             out.append(f"  {doc_id:<18}{reason:<24}{detail[:70]}")
         if "news" in figures and figures["news"]["dropped_ids"]:
