@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from builder.stages import Batch, Edit, GlobalContext
 from builder.stages.line_frequency import CHARS, LINES, RECORD, SITE, LineFrequency, LineFrequencyParams, _first_in_document
-from common import DEFAULT_BENCH, peak_rss_mb, read_documents
+from common import DEFAULT_BENCH, peak_rss_mb, read_documents, status_mb
 
 
 def _keys_table(stage: LineFrequency, batch: Batch) -> pa.Table:
@@ -105,24 +105,16 @@ def synthetic_keys(n_lines: int, seed: int = 0) -> pa.Table:
     })
 
 
-def _status_mb(field: str) -> float:
-    """VmRSS / VmHWM of this process in MB (ru_maxrss would include the parent's peak before exec)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return peak_rss_mb()
-
-
 def decide_from_parquet(path: Path) -> None:
     """Child process: read keys as the runner does and decide; report time and peak RSS."""
     stage = LineFrequency(LineFrequencyParams())
     lines = int(pq.read_schema(path).metadata[b"lines"])  # written by the parent: reading the keys here would count them in the baseline
-    baseline = _status_mb("VmRSS")
+    baseline = status_mb("VmRSS")
     context = GlobalContext([], None)
     started, cpu = time.perf_counter(), time.process_time()
     decisions = stage.decide(pq.read_table(path), context)  # handed over, as the runner does
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    peak = _status_mb("VmHWM")
+    peak = status_mb("VmHWM")
     edits = [d for d in decisions if isinstance(d, Edit)]
     print(f"decide: {lines:,} lines of {len(decisions):,} documents in {seconds:.1f} s ({cpu:.1f} s CPU); "
           f"peak RSS {peak:.0f} MB ({baseline:.0f} MB before reading the keys): "

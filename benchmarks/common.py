@@ -25,3 +25,11 @@ def peak_rss_mb(children: bool = False) -> float:
     """Peak resident memory of this process (or the largest child's) in MB."""
     who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
     return resource.getrusage(who).ru_maxrss / 1024
+
+
+def status_mb(field: str) -> float:
+    """VmRSS / VmHWM of this process in MB from /proc (ru_maxrss would include the parent's peak before exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return peak_rss_mb()

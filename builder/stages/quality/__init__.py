@@ -19,11 +19,18 @@ from pydantic import Field, field_validator
 from builder.stages import register
 from builder.stages.base import REMOVED_LINES, Batch, Stage, StageParams
 from builder.stages.quality.lexicon import BUILTIN_SPAM_CATEGORIES, Lexicon, read_boilerplate_keywords
-from builder.stages.quality.lines import CONTEXT_RULE, KEEP, KEYWORDS_RULE, SPAM_RULE, BatchLines, LineCleaner, LineParams
+from builder.stages.quality.lines import CONTEXT_RULE, KEEP, SPAM_RULE, BatchLines, LineCleaner, LineParams
 from builder.stages.quality.sentences import drop_repeated_sentences
-from builder.stages.quality.shapes import isolate_keyword_runs
+from builder.stages.quality.shapes import KEYWORDS_RULE, isolate_keyword_runs
 from builder.stages.quality.signals import INTEGER_SIGNALS, document_signals
-from builder.stages.quality.tables import char_class_table, end_punctuation_table, fold_table, separator_table
+from builder.stages.quality.tables import (
+    char_class_table,
+    clause_mark_table,
+    end_punctuation_table,
+    fold_table,
+    sentence_mark_table,
+    separator_table,
+)
 from builder.text.pii import PII_TYPES, PiiFinder, redact
 
 SHAPE_RULES = (KEYWORDS_RULE, "breadcrumb", "nav", "contact", "symbols", "repeat", CONTEXT_RULE)
@@ -155,7 +162,7 @@ class Quality(Stage):
                 rules=frozenset(rules),
             ),
         )
-        for table in (char_class_table, fold_table, end_punctuation_table, separator_table):
+        for table in (char_class_table, fold_table, end_punctuation_table, separator_table, sentence_mark_table, clause_mark_table):
             table()  # built once per worker, here rather than inside the first batch
         self.top_sizes = sorted(params.max_top_ngram_frac)
         self.dup_sizes = sorted(params.max_dup_ngram_frac)

@@ -43,7 +43,7 @@ from builder.stages.quality.tables import (
 from builder.stages.quality.shapes import line_shape
 from builder.text.pii import PiiFinder, PiiSpan
 
-KEEP, SPAM_RULE, CONTEXT_RULE, KEYWORDS_RULE = "", "spam", "context", "keywords"
+KEEP, SPAM_RULE, CONTEXT_RULE = "", "spam", "context"
 # Items of a keyword list: split on separators and spaces (not on commas: prose has them).
 KEYWORD_ITEMS_RE = re.compile(r"[|/·•>»›→丨_\s]+")
 NAV_ITEMS_RE = re.compile(r"\s*[|/·•丨]\s*")
@@ -137,15 +137,15 @@ class BatchLines:
         marks = sentence_mark_table()[self.points]
         # Half-width marks end a sentence only before a space, a non-Latin character or the end:
         # `?cè` is a lost character of mojibake, `3.5` and `a.b` are not sentence ends.
+        dots = self.points == ord(".")
         ascii_marks = np.flatnonzero(np.isin(self.points[:-1], HALF_WIDTH_MARKS))
         before_word = (classes[ascii_marks + 1] == LETTER) | (classes[ascii_marks + 1] == DIGIT)
         marks[ascii_marks[before_word]] = False
-        dots = ascii_marks[~before_word]
-        dots = dots[(self.points[dots] == ord(".")) & (dots > 0)]
-        marks[dots[classes[dots - 1] == HAN]] = True
+        sentence_dots = ascii_marks[~before_word]
+        sentence_dots = sentence_dots[dots[sentence_dots] & (sentence_dots > 0)]
+        marks[sentence_dots[classes[sentence_dots - 1] == HAN]] = True
         mark_runs = np.flatnonzero(marks & ~np.concatenate(([False], marks[:-1])))  # `？！` is one sentence end
         self.sentence_marks = np.bincount(self.line_of_char[mark_runs], minlength=self.n_lines)
-        dots = self.points == ord(".")
         ellipses = (self.points == ord("…")) | (dots & np.concatenate((dots[1:], [False])))
         self.ellipses = np.bincount(self.line_of_char[ellipses], minlength=self.n_lines)
         self.full_stops = np.bincount(self.line_of_char[self.points == ord("。")], minlength=self.n_lines)

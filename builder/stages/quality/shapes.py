@@ -40,6 +40,9 @@ KEYWORD_RUN_RE = re.compile(r"(?:%s[ \t\u3000]+){11,}%s" % (KEYWORD_ITEM, KEYWOR
 KEYWORD_RUN_MIN_LINE_CHARS = 300
 
 
+KEYWORDS_RULE = "keywords"  # the removal rule of a keyword-salad line
+
+
 def isolate_keyword_runs(text: str) -> str:
     """Put every keyword-salad run of a long line on a line of its own (other text unchanged)."""
     if len(text) < KEYWORD_RUN_MIN_LINE_CHARS or text.count(" ") + text.count("\t") + text.count("\u3000") < 11:
@@ -87,7 +90,7 @@ def line_shape(text: str, digits: int, spaces: int) -> str | None:
     if not text or CLAUSE_OR_STOP_RE.search(text):
         return None
     if spaces >= 11 and KEYWORD_RUN_RE.fullmatch(text) and _mostly_han_items(text):
-        return "keywords"  # lines.KEYWORDS_RULE
+        return KEYWORDS_RULE
     if digits and _is_dated_byline(text):
         return "metadata"
     if (digits or ":" in text) and _is_field_list(text):

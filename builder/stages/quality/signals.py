@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from builder.stages.quality.lines import KEEP, KEYWORDS_RULE, SPAM_RULE, BatchLines
+from builder.stages.quality.lines import KEEP, SPAM_RULE, BatchLines
+from builder.stages.quality.shapes import KEYWORDS_RULE
 from builder.stages.quality.tables import DIGIT, HAN, SPACE, SYMBOL, RollingHash
 
 INTEGER_SIGNALS = ("char_count", "han_count")
