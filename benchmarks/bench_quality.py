@@ -7,7 +7,10 @@ filled with zeros here, outside the timing, so that normalize's cost is not coun
 each document rule would drop, which is the measurement behind the defaults.
 
     /work/venv/bin/python benchmarks/bench_quality.py [--bench ../shared/bench/zh-bench-20mb.jsonl.gz]
-        [--batch-size 500] [--repeat 3] [--signals] [--profile]
+        [--config configs/zh.yaml] [--batch-size 500] [--repeat 3] [--signals] [--profile]
+
+Without `--config` the stage runs with its own defaults; with it, with the recipe's `quality` params
+(the flagship's include the line model).
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from builder.config import load_config
 from builder.stages.base import Batch
 from builder.stages.quality import Quality, QualityParams
 from common import DEFAULT_BENCH, peak_rss_mb, read_texts
@@ -50,6 +54,7 @@ def run(stage: Quality, chunks: list[dict[str, list]]) -> tuple[float, float, Co
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bench", type=Path, default=DEFAULT_BENCH)
+    parser.add_argument("--config", type=Path, help="take the quality params from this recipe's `quality` stage")
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=3, help="timed passes; the fastest is reported")
     parser.add_argument("--signals", action="store_true", help="print signal quantiles and drop shares per rule")
@@ -60,7 +65,10 @@ def main() -> None:
     megabytes = sum(len(t.encode("utf-8")) for t in texts) / 1e6
     print(f"{len(texts):,} documents, {megabytes:.1f} MB of UTF-8 text from {args.bench}")
     chunks = batches(texts, args.batch_size)
-    stage = Quality(QualityParams())
+    params = QualityParams()
+    if args.config:
+        params = next(s.params for s in load_config(args.config).stages if s.type == "quality")
+    stage = Quality(params)
     profiler = cProfile.Profile() if args.profile else None
     timings = []
     for _ in range(args.repeat):
@@ -72,7 +80,7 @@ def main() -> None:
         timings.append((wall, cpu))
     wall, cpu = min(timings)
     print(
-        f"quality (defaults, batch {args.batch_size}): {len(texts) / wall:,.0f} docs/s, {megabytes / wall:.1f} MB/s "
+        f"quality ({args.config or 'defaults'}, batch {args.batch_size}): {len(texts) / wall:,.0f} docs/s, {megabytes / wall:.1f} MB/s "
         f"({wall:.2f} s wall, {cpu:.2f} s CPU, fastest of {args.repeat}; all: "
         + ", ".join(f"{w:.2f}" for w, _ in timings)
         + f"); peak RSS {peak_rss_mb():.0f} MB"
@@ -82,7 +90,7 @@ def main() -> None:
     if profiler:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
     if args.signals:
-        annotate = Quality(QualityParams(annotate=True))
+        annotate = Quality(params.model_copy(update={"annotate": True}))
         _, _, _, outputs = run(annotate, chunks)
         names = [*annotate.signal_names(), "quality_reason"]
         columns = {name: [value for batch in outputs for value in batch[name]] for name in names}

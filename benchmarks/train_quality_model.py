@@ -38,8 +38,8 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from builder.config import load_config
-from builder.stages import STAGES
+from recipe_in_process import run_stages, stages_until
+
 from builder.stages.base import Batch
 from builder.stages.quality_model.features import BatchPoints, dense_features, hashed_ngrams
 from builder.stages.quality_model.linear import SHIPPED_MODEL, LinearQualityModel
@@ -77,6 +77,13 @@ def host_group(url: str | None, fallback: str) -> str:
     return "site:" + fallback
 
 
+def dureader_group(record: dict) -> str:
+    """The search question a page answered: pages of one question share lines and never split across folds."""
+    locator = record.get("locator") or {}
+    locator = ast.literal_eval(locator) if isinstance(locator, str) else locator
+    return f"dureader-q{locator.get('question_id', record['id'])}"
+
+
 def load_pages(folder: Path, extra: Path | None) -> list[Page]:
     pages: list[Page] = []
     extra_labels = {}
@@ -87,10 +94,7 @@ def load_pages(folder: Path, extra: Path | None) -> list[Page]:
     texts = {r["id"]: r for r in read_jsonl(folder / "text" / "dureader_search.jsonl")}
     for label in read_jsonl(folder / "labels" / "dureader.jsonl"):
         record = texts[label["id"]]
-        locator = record.get("locator") or {}
-        locator = ast.literal_eval(locator) if isinstance(locator, str) else locator
-        group = f"dureader-q{locator.get('question_id', label['id'])}"
-        pages.append(Page(label["id"], "dureader", group, label["doc_label"] == "keep", label["category"], record["text"]))
+        pages.append(Page(label["id"], "dureader", dureader_group(record), label["doc_label"] == "keep", label["category"], record["text"]))
     page_text = {r["id"]: r for r in read_jsonl(folder / "html" / "page_text.jsonl")}
     index = {Path(r["file"]).stem: r for r in read_jsonl(folder / "html" / "index.jsonl")} if (folder / "html" / "index.jsonl").exists() else {}
 
@@ -126,29 +130,14 @@ def load_pages(folder: Path, extra: Path | None) -> list[Page]:
 
 def run_rules(pages: list[Page], config_path: Path, batch_size: int = 200) -> None:
     """The recipe's stages up to `quality` (annotate), in process; fills `cleaned` and `rules_reason`."""
-    config = load_config(config_path)
-    stages = []
-    for stage_config in config.stages:
-        params = stage_config.params
-        if stage_config.type == "quality":
-            params = params.model_copy(update={"annotate": True})
-        stages.append(STAGES[stage_config.type](params))
-        if stage_config.type == "quality":
-            break
-    else:
-        raise SystemExit(f"{config_path}: no `quality` stage to train after")
+    stages, quality = stages_until(config_path, "quality", annotate=True)
+    before = run_stages(stages, [{"id": p.id, "text": p.text} for p in pages])
     for first in range(0, len(pages), batch_size):
-        chunk = pages[first : first + batch_size]
-        columns = {"id": [p.id for p in chunk], "text": [p.text for p in chunk]}
-        reasons: list[str | None] = [None] * len(chunk)
-        for stage in stages:
-            batch = stage(Batch(dict(columns)))  # a fresh batch: rows a stage before would drop stay in
-            for row, drop in batch.drops.items():
-                reasons[row] = reasons[row] or drop.reason
-            columns = batch.columns
-        for row, page in enumerate(chunk):
-            page.cleaned = columns["text"][row]
-            page.rules_reason = reasons[row] or columns["quality_reason"][row]
+        chunk = slice(first, first + batch_size)
+        batch = quality(Batch({"id": [p.id for p in pages[chunk]], "text": before.texts[chunk]}))
+        for row, page in enumerate(pages[chunk]):
+            page.cleaned = batch["text"][row]
+            page.rules_reason = before.reasons[first + row] or batch["quality_reason"][row]
 
 
 def featurise(texts: list[str], bits: int, orders: tuple[int, ...]):

@@ -10,6 +10,7 @@ the signals and the would-be reason instead ("score first, filter later").
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Annotated
 
 import numpy as np
@@ -19,6 +20,7 @@ from pydantic import Field, field_validator
 from builder.stages import register
 from builder.stages.base import REMOVED_LINES, Batch, Stage, StageParams
 from builder.stages.quality.lexicon import BUILTIN_SPAM_CATEGORIES, Lexicon, read_boilerplate_keywords
+from builder.stages.quality.line_model import SHIPPED_LINE_MODEL, LineModelFileError, TreeEnsemble, load_line_model
 from builder.stages.quality.lines import CONTEXT_RULE, KEEP, SPAM_RULE, BatchLines, LineCleaner, LineParams
 from builder.stages.quality.sentences import drop_repeated_sentences
 from builder.stages.quality.shapes import KEYWORDS_RULE, isolate_keyword_runs
@@ -74,6 +76,17 @@ class QualityParams(StageParams):
     good_line_min_han: int = Field(
         8, ge=1, description="a sentence with this many Han characters and end punctuation is article text"
     )
+    line_model: str | None = Field(
+        None,
+        description="score lines with a learned model of their shape and neighbours (`line_model.py`): "
+        "`builtin` for the shipped model, a path to a retrained one, or null for rules only",
+    )
+    line_model_remove_above: Share = Field(
+        0.9, description="a line the rules keep goes (rule `line_model`) when the model's junk probability is above this"
+    )
+    line_model_restore_below: Share = Field(
+        0.2, description="a line a shape or context rule removed comes back when the junk probability is below this (0: never)"
+    )
     # PII.
     pii: tuple[str, ...] = Field(PII_TYPES, description=f"PII types to redact, of {list(PII_TYPES)}")
     pii_placeholder: str = Field("<{type}>", description="replacement; {type} is the upper-case PII type")
@@ -118,6 +131,15 @@ class QualityParams(StageParams):
             raise ValueError(f"unknown line rules {sorted(unknown)}; known: {list(LINE_RULES)}")
         return value
 
+    @field_validator("line_model")
+    @classmethod
+    def _loadable_line_model(cls, value: str | None) -> str | None:
+        try:
+            _line_model(value)
+        except LineModelFileError as err:
+            raise ValueError(str(err)) from None
+        return value
+
     @field_validator("spam_categories")
     @classmethod
     def _known_categories(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -125,6 +147,13 @@ class QualityParams(StageParams):
         if unknown:
             raise ValueError(f"unknown spam categories {sorted(unknown)}; built in: {list(BUILTIN_SPAM_CATEGORIES)}")
         return value
+
+
+def _line_model(name: str | None) -> TreeEnsemble | None:
+    """`builtin` is the shipped model; anything else a path to one written by benchmarks/train_line_model.py."""
+    if name is None:
+        return None
+    return load_line_model(str(SHIPPED_LINE_MODEL if name == "builtin" else Path(name)))
 
 
 def _mojibake_ratio(text: str) -> float:
@@ -160,6 +189,9 @@ class Quality(Stage):
                 good_line_min_chars=params.good_line_min_chars,
                 good_line_min_han=params.good_line_min_han,
                 rules=frozenset(rules),
+                line_model=_line_model(params.line_model),
+                line_model_remove_above=params.line_model_remove_above,
+                line_model_restore_below=params.line_model_restore_below,
             ),
         )
         for table in (char_class_table, fold_table, end_punctuation_table, separator_table, sentence_mark_table, clause_mark_table):
@@ -181,14 +213,10 @@ class Quality(Stage):
         return types | {"quality_reason": pa.string()}
 
     def __call__(self, batch: Batch) -> Batch:
-        originals = texts = batch["text"]
-        if not texts:
+        originals = batch["text"]
+        if not originals:
             return batch
-        if KEYWORDS_RULE in self.params.line_rules:
-            texts = [isolate_keyword_runs(text) for text in texts]
-        if "repeat" in self.params.line_rules:
-            texts = self._without_repeated_sentences(batch, texts)
-        lines = self.clean_lines(texts)
+        texts, lines = self.judge_lines(originals, batch.counters)
         signals = document_signals(lines, self.top_sizes, self.dup_sizes)
         changed = np.add.reduceat(lines.rule != KEEP, lines.first_line[:-1]) > 0
         changed[lines.doc_of_line[list(lines.pii)]] = True
@@ -213,14 +241,20 @@ class Quality(Stage):
             batch["quality_reason"] = [reason for reason, _ in reasons]
         return batch
 
-    @staticmethod
-    def _without_repeated_sentences(batch: Batch, texts: list[str]) -> list[str]:
-        out = []
-        for text in texts:
-            text, removed = drop_repeated_sentences(text)
-            batch.count("quality.sentences_removed.repeat", removed)
-            out.append(text)
-        return out
+    def judge_lines(self, texts: list[str], counters: Counter) -> tuple[list[str], BatchLines]:
+        """The texts as the line rules read them (keyword runs on lines of their own, repeated
+        sentences out) and every line's removal rule."""
+        if KEYWORDS_RULE in self.params.line_rules:
+            texts = [isolate_keyword_runs(text) for text in texts]
+        if "repeat" in self.params.line_rules:
+            out = []
+            for text in texts:
+                text, removed = drop_repeated_sentences(text)
+                if removed:
+                    counters["quality.sentences_removed.repeat"] += removed
+                out.append(text)
+            texts = out
+        return texts, self.clean_lines(texts)
 
     @staticmethod
     def _removed_lines(lines: BatchLines, changed: np.ndarray, drops) -> list:

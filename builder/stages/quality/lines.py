@@ -12,7 +12,9 @@ and `nav` shapes, `contact`
 (a line that is mostly a phone number or other contact detail), `symbols` (no letter at
 all), `repeat` (a line seen more than `max_line_repeats` times: copies after the first go),
 and `context`: short lines that sit between removed lines, like the company name and
-slogans of a page header or the section links of a footer.
+slogans of a page header or the section links of a footer. Last, when a line model is
+configured (`line_model.py`), it removes kept lines it scores as junk (`line_model`) and puts
+back lines a shape or context rule removed that it scores as text.
 """
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ from builder.stages.quality.tables import (
     separator_table,
     RollingHash,
 )
+from builder.stages.quality.line_model import TreeEnsemble, apply_line_model
 from builder.stages.quality.shapes import line_shape
 from builder.text.pii import PiiFinder, PiiSpan
 
@@ -94,6 +97,9 @@ class LineParams:
     good_line_min_chars: int
     good_line_min_han: int
     rules: frozenset[str]
+    line_model: TreeEnsemble | None = None
+    line_model_remove_above: float = 1.0
+    line_model_restore_below: float = 0.0
 
 
 class BatchLines:
@@ -186,6 +192,9 @@ class LineCleaner:
         self._repeats(lines)
         if CONTEXT_RULE in self.params.rules:
             self._context(lines)
+        p = self.params
+        if p.line_model is not None:
+            apply_line_model(lines, p.line_model, p.line_model_remove_above, p.line_model_restore_below, p.rules)
         return lines
 
     def _scan_lexicon(self, lines: BatchLines) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from builder.stages.quality.lines import KEEP, SPAM_RULE, BatchLines
+from builder.stages.quality.line_model import LINE_MODEL_RULE
 from builder.stages.quality.shapes import KEYWORDS_RULE
 from builder.stages.quality.tables import DIGIT, HAN, SPACE, SYMBOL, RollingHash
 
@@ -51,7 +52,10 @@ def document_signals(
         "spam_density": 1000 * per_doc(lines.spam_hits * kept) / safe_chars,
         # By lines, not characters: one giant block of keywords appended to a real page is one line.
         "spam_line_share": per_doc(lines.rule == SPAM_RULE) / np.maximum(per_doc(lines.visible > 0), 1),
-        "removed_share": (visible_in - chars) / np.maximum(visible_in, 1),
+        # What the rules removed. The line model's removals are left out: it removes the chrome of
+        # pages it judged by their text, and counting them turned cleaning an article (news pages
+        # are 80-90% chrome as a crawl's text extraction gives them) into dropping it.
+        "removed_share": (visible_in - per_doc(lines.visible * (kept | (lines.rule == LINE_MODEL_RULE)))) / np.maximum(visible_in, 1),
     }
     signals["dup_line_frac"], signals["dup_para_frac"] = _duplicate_fractions(lines, kept, chars)
     signals.update(_ngram_repetition(lines, kept, chars, top_sizes, dup_sizes))

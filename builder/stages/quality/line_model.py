@@ -1,0 +1,240 @@
+"""A learned second opinion on each line, from its shape and its neighbours'.
+
+The line rules see one line at a time (plus the `context` rule's look at short runs). Boilerplate
+a reader recognises is often only recognisable in context: a teaser headline among other
+headlines, a disclaimer under an answer, a `相关专家解答` between a removed byline and a list.
+jusText and boilerpipe judge a block by its own text density and that of its neighbours; this
+does the same with a small gradient-boosted tree ensemble trained on real pages read line by
+line (`benchmarks/train_line_model.py`, card in `models/QUALITY_MODEL.md`).
+
+Features (`LINE_FEATURES`), all from the arrays `BatchLines` already holds, so a batch costs a
+few vector operations per line plus one gather per tree level:
+- the line itself: length, Han / digit shares, sentence and clause marks, separators, spaces, and
+  how much of its Han text is function words (的、了、是、在… are dense in prose, absent from
+  menus, headlines and tags);
+- the two non-blank lines above and below: the same few signals and whether a rule removed them;
+- where it stands: position among the page's lines, its share of the page, the share of the
+  page the rules removed.
+
+The model scores the lines the rules keep (removing those it is sure are junk, rule
+`line_model`) and the lines the softer rules removed (putting back those it is sure are text).
+Scores depend on a line's own document only, so a batch gives each document the same result
+as the document alone.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from builder.stages.quality.tables import DIGIT, SPACE, char_set_table
+
+# Function words: frequent in running prose, rare in navigation, headlines, tags and field lists.
+FUNCTION_WORDS = "的了是在我你他她们有和就不也都这那个吗呢吧啊会要很说对到还把被让给着过而与及其之于以为可"
+NEIGHBOUR_OFFSETS = (-2, -1, 1, 2)
+OWN_FEATURES = (
+    "log_chars", "han_share", "digit_share", "has_sentence_mark", "log_clause_marks", "has_ellipsis",
+    "ends_sentence", "log_separators", "log_spaces", "function_word_share", "log_function_words",
+)  # fmt: skip
+NEIGHBOUR_FEATURES = (
+    "exists", "removed", "log_chars", "ends_sentence", "has_sentence_mark", "function_word_share", "log_clause_marks",
+)  # fmt: skip
+POSITION_FEATURES = (
+    "relative_position", "is_first", "is_last", "log_lines", "log_doc_chars", "doc_char_share",
+    "doc_removed_share", "log_lines_above", "log_lines_below", "log_list_run",
+)  # fmt: skip
+# A list item: a line of this few characters without a sentence or clause mark. Teaser lists, menus and
+# tag clouds are long runs of them; an article's headings stand alone.
+LIST_ITEM_MAX_CHARS = 40
+LINE_FEATURES = (
+    OWN_FEATURES
+    + tuple(f"{'prev' if k < 0 else 'next'}{abs(k)}_{name}" for k in NEIGHBOUR_OFFSETS for name in NEIGHBOUR_FEATURES)
+    + POSITION_FEATURES
+)
+LINE_MODEL_RULE = "line_model"  # the removal rule of a line the model scores as junk
+FORMAT = "zh-corpus-builder/line-model/1"
+SHIPPED_LINE_MODEL = Path(__file__).resolve().parents[1] / "models" / "line_model.npz"
+# Longer lines are left to the rules: on the labelled pages, lines of 300+ characters are 9% junk
+# and the model found almost none of it.
+MAX_SCORED_CHARS = 300
+# Rules whose removals the model may overturn: shape and context judgements. Spam, repeats,
+# keyword salad and lines repeated across pages are certain and stay removed.
+REVERSIBLE_RULES = ("context", "nav", "breadcrumb", "metadata", "product", "symbols", "prompt", "pagination")
+
+
+class LineModelFileError(ValueError):
+    """A line model file that is missing or not a line model; the message names the file."""
+
+
+def line_features(lines) -> np.ndarray:
+    """One row of LINE_FEATURES per line of a `BatchLines` (float64); blank lines get zeros."""
+    n = lines.n_lines
+    chars = lines.visible.astype(np.float64)
+    safe_chars = np.maximum(chars, 1)
+    han = lines.han.astype(np.float64)
+    function_words = np.bincount(
+        lines.line_of_char[char_set_table(FUNCTION_WORDS)[lines.points]], minlength=n
+    ).astype(np.float64)
+    function_share = function_words / np.maximum(han, 1)
+    has_mark = (lines.sentence_marks > 0).astype(np.float64)
+    log_clauses = np.log1p(lines.clause_marks.astype(np.float64))
+    ends = lines.ends_sentence.astype(np.float64)
+    removed = (lines.rule != "").astype(np.float64)
+    own = [
+        np.log1p(chars), han / safe_chars, lines.counts[:, DIGIT] / safe_chars, has_mark, log_clauses,
+        (lines.ellipses > 0).astype(np.float64), ends, np.log1p(lines.separators.astype(np.float64)),
+        np.log1p(lines.counts[:, SPACE].astype(np.float64)), function_share, np.log1p(function_words),
+    ]  # fmt: skip
+    nonblank = np.flatnonzero(chars > 0)
+    if not len(nonblank):
+        return np.zeros((n, len(LINE_FEATURES)))
+    doc = lines.doc_of_line[nonblank]
+    n_docs = len(lines.first_line) - 1
+    per_line = np.stack([np.ones(n), removed, np.log1p(chars), ends, has_mark, function_share, log_clauses], axis=1)
+    neighbours = []
+    for offset in NEIGHBOUR_OFFSETS:
+        at = np.arange(len(nonblank)) + offset
+        inside = (at >= 0) & (at < len(nonblank))
+        at = np.clip(at, 0, len(nonblank) - 1)
+        inside &= doc[at] == doc
+        values = np.zeros((n, len(NEIGHBOUR_FEATURES)))
+        values[nonblank] = per_line[nonblank[at]] * inside[:, None]
+        neighbours.append(values)
+    lines_in_doc = np.bincount(doc, minlength=n_docs)
+    first_of_doc = np.concatenate(([0], np.cumsum(lines_in_doc)))[:-1]
+    position = np.zeros(n)
+    total = np.zeros(n)
+    position[nonblank] = np.arange(len(nonblank)) - first_of_doc[doc]
+    total[nonblank] = lines_in_doc[doc]
+    doc_of_line = lines.doc_of_line
+    doc_chars = np.bincount(doc_of_line, weights=chars, minlength=n_docs)[doc_of_line]
+    doc_removed = np.bincount(doc_of_line, weights=chars * removed, minlength=n_docs)[doc_of_line]
+    safe_doc_chars = np.maximum(doc_chars, 1)
+    below = np.maximum(total - 1 - position, 0)
+    item = (chars[nonblank] <= LIST_ITEM_MAX_CHARS) & (lines.sentence_marks[nonblank] == 0) & (lines.clause_marks[nonblank] == 0)
+    list_run = np.zeros(n)
+    list_run[nonblank] = _run_lengths(item, doc)
+    placed = [
+        position / np.maximum(total - 1, 1), (position == 0) & (total > 0), (below == 0) & (total > 0),
+        np.log1p(total), np.log1p(doc_chars), chars / safe_doc_chars, doc_removed / safe_doc_chars,
+        np.log1p(position), np.log1p(below), np.log1p(list_run),
+    ]  # fmt: skip
+    features = np.column_stack([*own, *neighbours, *(np.asarray(column, dtype=np.float64) for column in placed)])
+    features[chars == 0] = 0.0
+    return features
+
+
+def _run_lengths(flag: np.ndarray, doc: np.ndarray) -> np.ndarray:
+    """For each position, the length of the run of consecutive `flag` positions of one document it is in (0 if not flagged)."""
+    breaks = np.flatnonzero(np.concatenate(([True], (flag[1:] != flag[:-1]) | (doc[1:] != doc[:-1]), [True])))
+    lengths = np.diff(breaks)
+    return np.repeat(lengths, lengths) * flag
+
+
+@dataclass
+class TreeEnsemble:
+    """Gradient-boosted regression trees as flat node arrays; the logit is the sum of one leaf per tree.
+
+    A node's children are adjacent: a row goes to `left[node]` when its feature is <= the node's
+    threshold and to `left[node] + 1` otherwise. A leaf points to itself with an infinite
+    threshold, so walking `depth` levels from each root ends on a leaf for every row, with one
+    packed gather (feature and child) and one comparison per level and no branch.
+    """
+
+    feature: np.ndarray  # int64 per node
+    threshold: np.ndarray  # float64 per node
+    left: np.ndarray  # int64 per node (global index of the left child; the right one follows it)
+    value: np.ndarray  # float64 per node (leaf values; 0 elsewhere)
+    roots: np.ndarray  # int64 per tree
+    depth: int
+    baseline: float
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._packed = (self.feature.astype(np.int64) << 32) | self.left.astype(np.int64)
+
+    def logits(self, features: np.ndarray, rows_per_chunk: int = 4096) -> np.ndarray:
+        out = np.full(len(features), self.baseline)
+        n_features = features.shape[1] if features.ndim == 2 else 0
+        for start in range(0, len(features), rows_per_chunk):  # bounds the (rows x trees) node table
+            chunk = np.ascontiguousarray(features[start : start + rows_per_chunk], dtype=np.float64)
+            flat = chunk.ravel()
+            row_base = (np.arange(len(chunk), dtype=np.int64) * n_features)[:, None]
+            node = np.broadcast_to(self.roots, (len(chunk), len(self.roots))).copy()
+            for _ in range(self.depth):
+                packed = self._packed[node]
+                node = (packed & 0xFFFFFFFF) + (flat[row_base + (packed >> 32)] > self.threshold[node])
+            leaves = self.value[node]
+            for tree in range(len(self.roots)):  # tree by tree: the same additions in the same order for any batch
+                out[start : start + len(chunk)] += leaves[:, tree]
+        return out
+
+    def save(self, path: Path) -> None:
+        meta = {**self.meta, "format": FORMAT, "features": list(LINE_FEATURES)}
+        np.savez_compressed(
+            path, feature=self.feature.astype(np.int32), threshold=self.threshold, left=self.left.astype(np.int32),
+            value=self.value, roots=self.roots.astype(np.int32), depth=np.array(self.depth),
+            baseline=np.array(self.baseline), meta=np.array(json.dumps(meta, ensure_ascii=False, sort_keys=True)),
+        )  # fmt: skip
+
+
+@lru_cache(maxsize=4)
+def load_line_model(path: str) -> TreeEnsemble:
+    """Read a line model once per process; every error names the file and what is wrong."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+    except FileNotFoundError:
+        raise LineModelFileError(f"line model file {path} does not exist") from None
+    except (OSError, ValueError) as err:
+        raise LineModelFileError(f"line model file {path} is not a readable .npz: {err}") from None
+    needed = {"feature", "threshold", "left", "value", "roots", "depth", "baseline", "meta"}
+    if needed - set(arrays):
+        raise LineModelFileError(f"line model file {path} lacks {sorted(needed - set(arrays))}")
+    meta = json.loads(str(arrays["meta"]))
+    if meta.get("format") != FORMAT:
+        raise LineModelFileError(f"line model file {path} has format {meta.get('format')!r}, expected {FORMAT!r}")
+    if meta.get("features") != list(LINE_FEATURES):
+        theirs = list(meta.get("features") or [])
+        differ = sorted(set(theirs) ^ set(LINE_FEATURES)) or ["(same names, other order)"]
+        raise LineModelFileError(
+            f"line model file {path} was trained on other features than this version computes ({', '.join(differ[:5])}); "
+            "retrain it with benchmarks/train_line_model.py"
+        )
+    n_nodes = len(arrays["feature"])
+    for name in ("threshold", "left", "value"):
+        if arrays[name].shape != (n_nodes,):
+            raise LineModelFileError(f"line model file {path}: {name} has shape {arrays[name].shape}, expected ({n_nodes},)")
+    reach = arrays["left"] + np.isfinite(arrays["threshold"])  # an inner node's right child follows its left one
+    if n_nodes and (arrays["feature"].min() < 0 or arrays["feature"].max() >= len(LINE_FEATURES)
+                    or arrays["left"].min() < 0 or reach.max() >= n_nodes):  # fmt: skip
+        raise LineModelFileError(f"line model file {path}: node arrays point outside the model")
+    return TreeEnsemble(
+        feature=arrays["feature"].astype(np.int64), threshold=arrays["threshold"].astype(np.float64),
+        left=arrays["left"].astype(np.int64), value=arrays["value"].astype(np.float64),
+        roots=arrays["roots"].astype(np.int64), depth=int(arrays["depth"]), baseline=float(arrays["baseline"]), meta=meta,
+    )  # fmt: skip
+
+
+def logit(probability: float) -> float:
+    return float(np.log(probability) - np.log1p(-probability))
+
+
+def apply_line_model(lines, model: TreeEnsemble, remove_above: float, restore_below: float, rules: frozenset[str]) -> None:
+    """Score lines up to MAX_SCORED_CHARS; remove kept ones scored junk above `remove_above`, put back
+    lines a reversible rule removed that score below `restore_below` (0 turns that off)."""
+    reversible = np.isin(lines.rule, [rule for rule in REVERSIBLE_RULES if rule in rules])
+    candidates = np.flatnonzero(
+        (lines.visible > 0) & (lines.visible <= MAX_SCORED_CHARS) & ((lines.rule == "") | reversible)
+    )
+    if not len(candidates):
+        return
+    scores = model.logits(line_features(lines)[candidates])
+    kept = lines.rule[candidates] == ""
+    if remove_above < 1:
+        lines.rule[candidates[kept & (scores > logit(remove_above))]] = LINE_MODEL_RULE
+    if restore_below > 0:
+        lines.rule[candidates[~kept & (scores < logit(restore_below))]] = ""
