@@ -37,13 +37,15 @@ from recipe_in_process import run_stages, stages_until
 from train_quality_model import dureader_group, host_group, read_jsonl
 
 from builder.stages.quality.line_model import (
-    LINE_FEATURES,
-    MAX_SCORED_CHARS,
-    REVERSIBLE_RULES,
+    NGRAM_BITS,
+    NGRAM_ORDERS,
     SHIPPED_LINE_MODEL,
+    LineModel,
     TreeEnsemble,
+    candidate_lines,
     line_features,
 )
+from builder.stages.quality_model.features import BatchPoints, hashed_ngrams
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -56,14 +58,10 @@ class Lines:
     junk: np.ndarray  # bool
     rule: np.ndarray  # the rules' decision ("" keeps), or "line_frequency"
     chars: np.ndarray  # fingerprint characters, for the character figures
-    visible: np.ndarray  # visible characters as the rules counted them
+    scored: np.ndarray  # bool: a line the model scores at run time (`candidate_lines`)
+    text: list[str]  # the line as the rules read it (for its n-grams)
     source: np.ndarray  # dureader | main_content
     group: np.ndarray
-
-    @property
-    def scored(self) -> np.ndarray:
-        reversible = np.isin(self.rule, REVERSIBLE_RULES)
-        return (self.visible > 0) & (self.visible <= MAX_SCORED_CHARS) & ((self.rule == "") | reversible)
 
 
 def collect(folder: Path, config_path: Path) -> Lines:
@@ -79,7 +77,9 @@ def collect(folder: Path, config_path: Path) -> Lines:
     globally_removed = before.removed_lines
     texts, lines = quality.judge_lines(before.texts, Counter())
     features = line_features(lines)
-    rows: dict[str, list] = {name: [] for name in ("features", "junk", "rule", "chars", "visible", "source", "group")}
+    candidates = np.zeros(lines.n_lines, dtype=bool)
+    candidates[candidate_lines(lines, quality.clean_lines.params.rules)] = True
+    rows: dict[str, list] = {name: [] for name in ("features", "junk", "rule", "chars", "scored", "text", "source", "group")}
     skipped = 0
     for doc, record in enumerate(docs):
         original = record["text"].split("\n")
@@ -108,13 +108,14 @@ def collect(folder: Path, config_path: Path) -> Lines:
             rows["junk"].append(junk[k])
             rows["rule"].append(rule)
             rows["chars"].append(chars)
-            rows["visible"].append(int(lines.visible[first + k]))
+            rows["scored"].append(bool(candidates[first + k]) and k not in globally_removed[doc])
+            rows["text"].append(lines.joined[lines.line_start[first + k] : lines.line_end[first + k]])
             rows["source"].append(source)
             rows["group"].append(group)
     print(f"{len(rows['junk'])} labelled lines; {skipped} pages skipped (lines split or joined by a stage)")
     return Lines(
         features=np.array(rows["features"]), junk=np.array(rows["junk"]), rule=np.array(rows["rule"]),
-        chars=np.array(rows["chars"]), visible=np.array(rows["visible"]), source=np.array(rows["source"]), group=np.array(rows["group"]),
+        chars=np.array(rows["chars"]), scored=np.array(rows["scored"]), text=rows["text"], source=np.array(rows["source"]), group=np.array(rows["group"]),
     )  # fmt: skip
 
 
@@ -127,7 +128,41 @@ def fit(features: np.ndarray, junk: np.ndarray, trees: int, leaves: int, depth: 
     ).fit(features, junk)  # fmt: skip
 
 
-def export(classifier, meta: dict) -> TreeEnsemble:
+def ngram_matrix(texts: list[str]):
+    from scipy import sparse
+
+    grams = hashed_ngrams(BatchPoints.from_texts(texts), NGRAM_ORDERS, NGRAM_BITS)
+    matrix = sparse.csr_matrix((grams.value, (grams.doc, grams.bucket)), shape=(len(texts), 1 << NGRAM_BITS))
+    matrix.sum_duplicates()
+    return matrix
+
+
+def fit_ngrams(matrix, junk: np.ndarray) -> np.ndarray:
+    """Weights of a logistic regression over the hashed n-grams alone, rounded as shipped (float16).
+    The n-gram values sum to one per order and line: scaled up x10 before the L2-regularised fit."""
+    from sklearn.linear_model import LogisticRegression
+
+    classifier = LogisticRegression(C=1.0, solver="liblinear", max_iter=1000, random_state=0).fit(matrix * 10.0, junk)
+    return (classifier.coef_[0] * 10.0).astype(np.float16).astype(np.float32)
+
+
+def with_ngram_scores(features: np.ndarray, matrix, weights: np.ndarray) -> np.ndarray:
+    out = features.copy()
+    out[:, -1] = matrix @ weights.astype(np.float64)
+    return out
+
+
+def stacked_features(features: np.ndarray, matrix, junk: np.ndarray, groups: np.ndarray, seed: int) -> np.ndarray:
+    """The features with each line's n-gram score from weights fitted without its group (out of fold)."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    out = features.copy()
+    for train, test in StratifiedGroupKFold(n_splits=4, shuffle=True, random_state=seed).split(features, junk, groups):
+        out[test, -1] = matrix[test] @ fit_ngrams(matrix[train], junk[train]).astype(np.float64)
+    return out
+
+
+def export(classifier) -> TreeEnsemble:
     """sklearn's fitted trees as flat arrays, numbered breadth first so that a node's children are
     adjacent (right = left + 1); leaves point to themselves with an infinite threshold."""
     feature, threshold, left, value, roots = [], [], [], [], []
@@ -153,7 +188,7 @@ def export(classifier, meta: dict) -> TreeEnsemble:
     return TreeEnsemble(
         feature=np.array(feature, dtype=np.int64), threshold=np.array(threshold), left=np.array(left, dtype=np.int64),
         value=np.array(value), roots=np.array(roots, dtype=np.int64), depth=depth,
-        baseline=float(np.ravel(classifier._baseline_prediction)[0]), meta=meta,
+        baseline=float(np.ravel(classifier._baseline_prediction)[0]),
     )  # fmt: skip
 
 
@@ -180,12 +215,12 @@ def main() -> None:
     parser.add_argument("folder", type=Path, help="labelled folder laid out like ../shared/realweb")
     parser.add_argument("--config", type=Path, default=REPO / "configs" / "zh.yaml")
     parser.add_argument("--out", type=Path, required=True, help="folder for line_model.npz and metrics.json")
-    parser.add_argument("--trees", type=int, default=150)
+    parser.add_argument("--trees", type=int, default=80)
     parser.add_argument("--leaves", type=int, default=15)
     parser.add_argument("--depth", type=int, default=6)
-    parser.add_argument("--learning-rate", type=float, default=0.15)
+    parser.add_argument("--learning-rate", type=float, default=0.2)
     parser.add_argument("--remove-above", type=float, default=0.9)
-    parser.add_argument("--restore-below", type=float, default=0.2)
+    parser.add_argument("--restore-below", type=float, default=0.3)
     parser.add_argument("--install", action="store_true", help=f"copy the model to {SHIPPED_LINE_MODEL}")
     args = parser.parse_args()
     if not (args.folder / "labels").is_dir():
@@ -198,10 +233,14 @@ def main() -> None:
     lines = collect(args.folder, args.config)
     scored = np.flatnonzero(lines.scored)
     x, y, groups = lines.features[scored], lines.junk[scored], lines.group[scored]
+    grams = ngram_matrix([lines.text[i] for i in scored])
     print(f"{len(scored)} lines scored at run time ({int(y.sum())} junk); stages: {time.perf_counter() - started:.0f} s")
     oof = np.zeros(len(scored))
-    for train, test in StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=0).split(x, y, groups):
-        oof[test] = fit(x[train], y[train], args.trees, args.leaves, args.depth, args.learning_rate).predict_proba(x[test])[:, 1]
+    for fold, (train, test) in enumerate(StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=0).split(x, y, groups)):
+        # Nested: the trees learn from n-gram scores of lines the n-gram weights never saw, as at run time.
+        x_train = stacked_features(x[train], grams[train], y[train], groups[train], seed=fold + 1)
+        x_test = with_ngram_scores(x[test], grams[test], fit_ngrams(grams[train], y[train]))
+        oof[test] = fit(x_train, y[train], args.trees, args.leaves, args.depth, args.learning_rate).predict_proba(x_test)[:, 1]
     probability = np.zeros(len(lines.junk))
     probability[scored] = oof
     auc = {s: round(float(roc_auc_score(y[lines.source[scored] == s], oof[lines.source[scored] == s])), 4) for s in ("dureader", "main_content")}
@@ -220,16 +259,18 @@ def main() -> None:
         "trained_on": {s: int((lines.source[scored] == s).sum()) for s in ("dureader", "main_content")},
         "junk_lines": int(y.sum()), "cv_auc": auc, "remove_above": args.remove_above, "restore_below": args.restore_below,
         "cv_figures": {"rules": grid["rules"], "rules+model": chosen},
-        "trees": args.trees, "leaves": args.leaves, "depth": args.depth, "learning_rate": args.learning_rate, "config": str(args.config),
+        "trees": args.trees, "leaves": args.leaves, "depth": args.depth, "learning_rate": args.learning_rate,
+        "config": str(args.config.resolve().relative_to(REPO)) if args.config.resolve().is_relative_to(REPO) else args.config.name,
     }  # fmt: skip
-    classifier = fit(x, y, args.trees, args.leaves, args.depth, args.learning_rate)
-    model = export(classifier, meta)
-    if not np.allclose(model.logits(x), classifier.decision_function(x), atol=1e-6):
+    x_all = stacked_features(x, grams, y, groups, seed=0)
+    classifier = fit(x_all, y, args.trees, args.leaves, args.depth, args.learning_rate)
+    model = LineModel(export(classifier), fit_ngrams(grams, y), meta)
+    if not np.allclose(model.trees.logits(x_all), classifier.decision_function(x_all), atol=1e-6):
         sys.exit("the exported trees do not reproduce scikit-learn's scores: check export() against this scikit-learn")
     path = args.out / "line_model.npz"
     model.save(path)
     (args.out / "metrics.json").write_text(json.dumps({"grid": grid, **meta}, indent=1) + "\n", encoding="utf-8")
-    print(f"model {path} ({path.stat().st_size / 1e3:.0f} kB, {len(model.roots)} trees, depth {model.depth}); "
+    print(f"model {path} ({path.stat().st_size / 1e3:.0f} kB, {len(model.trees.roots)} trees, depth {model.trees.depth}); "
           f"{time.perf_counter() - started:.0f} s")  # fmt: skip
     if args.install:
         shutil.copyfile(path, SHIPPED_LINE_MODEL)

@@ -14,7 +14,10 @@ few vector operations per line plus one gather per tree level:
   menus, headlines and tags);
 - the two non-blank lines above and below: the same few signals and whether a rule removed them;
 - where it stands: position among the page's lines, its share of the page, the share of the
-  page the rules removed.
+  page the rules removed, the run of list-like lines it belongs to;
+- its words: a linear score over hashed character 1-3-grams of the line (`下载`, `客户端`, `沙发`,
+  `相关推荐` are chrome vocabulary on any site), learned with the trees and fed to them as one more
+  feature (stacking), computed only for the lines the model scores.
 
 The model scores the lines the rules keep (removing those it is sure are junk, rule
 `line_model`) and the lines the softer rules removed (putting back those it is sure are text).
@@ -31,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from builder.stages.quality.tables import DIGIT, SPACE, char_set_table
+from builder.stages.quality_model.features import BatchPoints, ngram_scores
 
 # Function words: frequent in running prose, rare in navigation, headlines, tags and field lists.
 FUNCTION_WORDS = "的了是在我你他她们有和就不也都这那个吗呢吧啊会要很说对到还把被让给着过而与及其之于以为可"
@@ -49,13 +53,17 @@ POSITION_FEATURES = (
 # A list item: a line of this few characters without a sentence or clause mark. Teaser lists, menus and
 # tag clouds are long runs of them; an article's headings stand alone.
 LIST_ITEM_MAX_CHARS = 40
+NGRAM_FEATURE = "ngram_score"
 LINE_FEATURES = (
     OWN_FEATURES
     + tuple(f"{'prev' if k < 0 else 'next'}{abs(k)}_{name}" for k in NEIGHBOUR_OFFSETS for name in NEIGHBOUR_FEATURES)
     + POSITION_FEATURES
+    + (NGRAM_FEATURE,)
 )
+NGRAM_ORDERS = (1, 2, 3)
+NGRAM_BITS = 18
 LINE_MODEL_RULE = "line_model"  # the removal rule of a line the model scores as junk
-FORMAT = "zh-corpus-builder/line-model/1"
+FORMAT = "zh-corpus-builder/line-model/2"
 SHIPPED_LINE_MODEL = Path(__file__).resolve().parents[1] / "models" / "line_model.npz"
 # Longer lines are left to the rules: on the labelled pages, lines of 300+ characters are 9% junk
 # and the model found almost none of it.
@@ -70,7 +78,8 @@ class LineModelFileError(ValueError):
 
 
 def line_features(lines) -> np.ndarray:
-    """One row of LINE_FEATURES per line of a `BatchLines` (float64); blank lines get zeros."""
+    """One row of LINE_FEATURES per line of a `BatchLines` (float64); blank lines get zeros, and so does
+    the n-gram score, which `LineModel.logits` fills in for the lines it scores."""
     n = lines.n_lines
     chars = lines.visible.astype(np.float64)
     safe_chars = np.maximum(chars, 1)
@@ -122,7 +131,7 @@ def line_features(lines) -> np.ndarray:
         np.log1p(total), np.log1p(doc_chars), chars / safe_doc_chars, doc_removed / safe_doc_chars,
         np.log1p(position), np.log1p(below), np.log1p(list_run),
     ]  # fmt: skip
-    features = np.column_stack([*own, *neighbours, *(np.asarray(column, dtype=np.float64) for column in placed)])
+    features = np.column_stack([*own, *neighbours, *(np.asarray(column, dtype=np.float64) for column in placed), np.zeros(n)])
     features[chars == 0] = 0.0
     return features
 
@@ -151,7 +160,6 @@ class TreeEnsemble:
     roots: np.ndarray  # int64 per tree
     depth: int
     baseline: float
-    meta: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._packed = (self.feature.astype(np.int64) << 32) | self.left.astype(np.int64)
@@ -172,17 +180,47 @@ class TreeEnsemble:
                 out[start : start + len(chunk)] += leaves[:, tree]
         return out
 
+
+
+@dataclass
+class LineModel:
+    """The trees and the n-gram weights whose score is their last feature."""
+
+    trees: TreeEnsemble
+    ngram_weights: np.ndarray  # float32, one per hash bucket (stored as float16)
+    meta: dict = field(default_factory=dict)
+
+    def logits(self, lines, rows: np.ndarray) -> np.ndarray:
+        """Junk logits of lines `rows` of a `BatchLines`."""
+        features = line_features(lines)[rows]
+        features[:, -1] = line_ngram_scores(lines, rows, self.ngram_weights)
+        return self.trees.logits(features)
+
     def save(self, path: Path) -> None:
-        meta = {**self.meta, "format": FORMAT, "features": list(LINE_FEATURES)}
+        meta = {**self.meta, "format": FORMAT, "features": list(LINE_FEATURES), "orders": list(NGRAM_ORDERS), "bits": NGRAM_BITS}
+        t = self.trees
         np.savez_compressed(
-            path, feature=self.feature.astype(np.int32), threshold=self.threshold, left=self.left.astype(np.int32),
-            value=self.value, roots=self.roots.astype(np.int32), depth=np.array(self.depth),
-            baseline=np.array(self.baseline), meta=np.array(json.dumps(meta, ensure_ascii=False, sort_keys=True)),
+            path, feature=t.feature.astype(np.int32), threshold=t.threshold, left=t.left.astype(np.int32),
+            value=t.value, roots=t.roots.astype(np.int32), depth=np.array(t.depth), baseline=np.array(t.baseline),
+            ngram_weights=self.ngram_weights.astype(np.float16),
+            meta=np.array(json.dumps(meta, ensure_ascii=False, sort_keys=True)),
         )  # fmt: skip
 
 
+def line_ngram_scores(lines, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The mean n-gram weight (summed over orders) of each line in `rows`, each line scored on its own text."""
+    texts = [lines.joined[start:end] for start, end in zip(lines.line_start[rows].tolist(), lines.line_end[rows].tolist())]
+    return ngram_scores(BatchPoints.from_texts(texts), NGRAM_ORDERS, NGRAM_BITS, weights)
+
+
+def candidate_lines(lines, rules: frozenset[str]) -> np.ndarray:
+    """The lines the model scores: non-blank, up to MAX_SCORED_CHARS, kept by the rules or removed by a reversible rule."""
+    reversible = np.isin(lines.rule, [rule for rule in REVERSIBLE_RULES if rule in rules])
+    return np.flatnonzero((lines.visible > 0) & (lines.visible <= MAX_SCORED_CHARS) & ((lines.rule == "") | reversible))
+
+
 @lru_cache(maxsize=4)
-def load_line_model(path: str) -> TreeEnsemble:
+def load_line_model(path: str) -> LineModel:
     """Read a line model once per process; every error names the file and what is wrong."""
     try:
         with np.load(path, allow_pickle=False) as data:
@@ -191,7 +229,7 @@ def load_line_model(path: str) -> TreeEnsemble:
         raise LineModelFileError(f"line model file {path} does not exist") from None
     except (OSError, ValueError) as err:
         raise LineModelFileError(f"line model file {path} is not a readable .npz: {err}") from None
-    needed = {"feature", "threshold", "left", "value", "roots", "depth", "baseline", "meta"}
+    needed = {"feature", "threshold", "left", "value", "roots", "depth", "baseline", "ngram_weights", "meta"}
     if needed - set(arrays):
         raise LineModelFileError(f"line model file {path} lacks {sorted(needed - set(arrays))}")
     meta = json.loads(str(arrays["meta"]))
@@ -204,6 +242,8 @@ def load_line_model(path: str) -> TreeEnsemble:
             f"line model file {path} was trained on other features than this version computes ({', '.join(differ[:5])}); "
             "retrain it with benchmarks/train_line_model.py"
         )
+    if arrays["ngram_weights"].shape != (1 << NGRAM_BITS,):
+        raise LineModelFileError(f"line model file {path}: ngram_weights has shape {arrays['ngram_weights'].shape}")
     n_nodes = len(arrays["feature"])
     for name in ("threshold", "left", "value"):
         if arrays[name].shape != (n_nodes,):
@@ -212,27 +252,25 @@ def load_line_model(path: str) -> TreeEnsemble:
     if n_nodes and (arrays["feature"].min() < 0 or arrays["feature"].max() >= len(LINE_FEATURES)
                     or arrays["left"].min() < 0 or reach.max() >= n_nodes):  # fmt: skip
         raise LineModelFileError(f"line model file {path}: node arrays point outside the model")
-    return TreeEnsemble(
+    trees = TreeEnsemble(
         feature=arrays["feature"].astype(np.int64), threshold=arrays["threshold"].astype(np.float64),
         left=arrays["left"].astype(np.int64), value=arrays["value"].astype(np.float64),
-        roots=arrays["roots"].astype(np.int64), depth=int(arrays["depth"]), baseline=float(arrays["baseline"]), meta=meta,
+        roots=arrays["roots"].astype(np.int64), depth=int(arrays["depth"]), baseline=float(arrays["baseline"]),
     )  # fmt: skip
+    return LineModel(trees, arrays["ngram_weights"].astype(np.float32), meta)
 
 
 def logit(probability: float) -> float:
     return float(np.log(probability) - np.log1p(-probability))
 
 
-def apply_line_model(lines, model: TreeEnsemble, remove_above: float, restore_below: float, rules: frozenset[str]) -> None:
-    """Score lines up to MAX_SCORED_CHARS; remove kept ones scored junk above `remove_above`, put back
-    lines a reversible rule removed that score below `restore_below` (0 turns that off)."""
-    reversible = np.isin(lines.rule, [rule for rule in REVERSIBLE_RULES if rule in rules])
-    candidates = np.flatnonzero(
-        (lines.visible > 0) & (lines.visible <= MAX_SCORED_CHARS) & ((lines.rule == "") | reversible)
-    )
+def apply_line_model(lines, model: LineModel, remove_above: float, restore_below: float, rules: frozenset[str]) -> None:
+    """Remove kept lines the model scores as junk above `remove_above`; put back lines a reversible rule
+    removed that score below `restore_below` (0 turns that off)."""
+    candidates = candidate_lines(lines, rules)
     if not len(candidates):
         return
-    scores = model.logits(line_features(lines)[candidates])
+    scores = model.logits(lines, candidates)
     kept = lines.rule[candidates] == ""
     if remove_above < 1:
         lines.rule[candidates[kept & (scores > logit(remove_above))]] = LINE_MODEL_RULE

@@ -42,7 +42,7 @@ from builder.stages.quality.tables import (
     separator_table,
     RollingHash,
 )
-from builder.stages.quality.line_model import TreeEnsemble, apply_line_model
+from builder.stages.quality.line_model import LineModel, apply_line_model
 from builder.stages.quality.shapes import line_shape
 from builder.text.pii import PiiFinder, PiiSpan
 
@@ -97,7 +97,7 @@ class LineParams:
     good_line_min_chars: int
     good_line_min_han: int
     rules: frozenset[str]
-    line_model: TreeEnsemble | None = None
+    line_model: LineModel | None = None
     line_model_remove_above: float = 1.0
     line_model_restore_below: float = 0.0
 
