@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from builder.config import StageConfig
-from builder.stages import Batch, Stage
+from builder.stages import STAGES, Batch, Stage
 from builder.stages.base import REMOVED_LINES
 
 REJECTED_COLUMNS = ("id", "reason", "detail", "source", "status", "text")
@@ -50,6 +50,11 @@ class SegmentTask:
 
     def __init__(self, stage_configs: list[StageConfig]):
         self.stage_configs = stage_configs
+
+    @property
+    def preload(self) -> list[str]:
+        """Modules a worker needs (its stages'), for an engine to import once before it starts workers."""
+        return [__name__, *(STAGES.module_of(config.type) for config in self.stage_configs)]
 
     def __call__(self) -> "SegmentRunner":
         return SegmentRunner([config.stage_class(config.params) for config in self.stage_configs])

@@ -11,8 +11,6 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from pypinyin.pinyin_dict import pinyin_dict
-
 from builder.text.chars import HAN_RANGES
 
 TONED_VOWELS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
@@ -51,6 +49,10 @@ def _plain_and_tone(syllable: str) -> tuple[str, str]:
 @lru_cache(maxsize=None)
 def readings(han: str) -> frozenset[tuple[str, str]]:
     """Every reading of a character as (syllable without tone, tone digit or '' for neutral)."""
+    # Imported at the first candidate, not with the module: pypinyin loads its phrase tables
+    # with it (half a second), and most texts have no `字(zi)` at all.
+    from pypinyin.pinyin_dict import pinyin_dict
+
     listed = pinyin_dict.get(ord(han))
     if not listed:
         return frozenset()

@@ -2,7 +2,7 @@
 
 Most Han characters are written the same in both Chinese scripts, so the only honest
 evidence is the characters that exist in one script and not the other. The sets are
-derived at import from OpenCC's tables as shipped in `opencc-python-reimplemented`
+derived on first use from OpenCC's tables as shipped in `opencc-python-reimplemented`
 (`opencc/dictionary/*.txt`, Apache-2.0), so they follow the package version:
 
 - Simplified-only: a key of `STCharacters.txt` (simplified -> traditional) that is not
@@ -18,6 +18,7 @@ derived at import from OpenCC's tables as shipped in `opencc-python-reimplemente
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -81,16 +82,19 @@ def _derive_sets() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     return frozenset(simplified_only), frozenset(traditional_only), frozenset(japanese_only)
 
 
-SIMPLIFIED_ONLY, TRADITIONAL_ONLY, JAPANESE_ONLY_KANJI = _derive_sets()
+@lru_cache(maxsize=1)
+def _sets() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    return _derive_sets()
 
 
-def _class_re(chars: frozenset[str]) -> re.Pattern[str]:
-    return re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]")
-
-
-SIMPLIFIED_ONLY_RE = _class_re(SIMPLIFIED_ONLY)
-TRADITIONAL_ONLY_RE = _class_re(TRADITIONAL_ONLY)
-JAPANESE_ONLY_KANJI_RE = _class_re(JAPANESE_ONLY_KANJI)
+def __getattr__(name: str):
+    """`SIMPLIFIED_ONLY`, `TRADITIONAL_ONLY`, `JAPANESE_ONLY_KANJI`: derived on first use, not at import."""
+    names = ("SIMPLIFIED_ONLY", "TRADITIONAL_ONLY", "JAPANESE_ONLY_KANJI")
+    if name in names:
+        return _sets()[names.index(name)]
+    if name == "SCRIPT_CLASS_TABLE":
+        return script_class_table()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # Script classes for `script_counts`, one column each. Han is split four ways so that one
@@ -103,28 +107,22 @@ _LETTER_RE = re.compile(r"[^\W\d_]")
 _TABLE_END = 0x323B0  # past the last CJK extension block; higher code points are not letters we count
 
 
-def _script_class_table() -> np.ndarray:
-    """Code point -> script class, built from the classes in `chars` and the sets above.
+@lru_cache(maxsize=1)
+def script_class_table() -> np.ndarray:
+    """Code point -> script class, built from the classes in `chars` and the sets above, on first use.
 
-    The last entry is NON_LETTER and stands for every code point beyond the table.
+    The last entry is NON_LETTER and stands for every code point beyond the table. The
+    character classes are matched as regexes over every code point; the three sets (single
+    code points each) are written by code point, which is what matching them would give.
     """
     every_char = "".join(map(chr, range(_TABLE_END)))
     table = np.full(_TABLE_END + 1, NON_LETTER, dtype=np.uint8)
     table[[m.start() for m in _LETTER_RE.finditer(every_char)]] = OTHER_LETTER
-    for pattern, script_class in (
-        (LATIN_LETTER_RE, LATIN),
-        (HANGUL_RE, HANGUL),
-        (KANA_RE, KANA),
-        (HAN_RE, HAN_SHARED),
-        (SIMPLIFIED_ONLY_RE, HAN_SIMPLIFIED),
-        (TRADITIONAL_ONLY_RE, HAN_TRADITIONAL),
-        (JAPANESE_ONLY_KANJI_RE, HAN_JAPANESE),
-    ):
+    for pattern, script_class in ((LATIN_LETTER_RE, LATIN), (HANGUL_RE, HANGUL), (KANA_RE, KANA), (HAN_RE, HAN_SHARED)):
         table[[m.start() for m in pattern.finditer(every_char)]] = script_class
+    for chars, script_class in zip(_sets(), (HAN_SIMPLIFIED, HAN_TRADITIONAL, HAN_JAPANESE)):
+        table[sorted(ord(c) for c in chars if len(c) == 1 and ord(c) < _TABLE_END)] = script_class
     return table
-
-
-SCRIPT_CLASS_TABLE = _script_class_table()
 
 
 def script_counts(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -138,7 +136,7 @@ def script_counts(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """
     lines_per_text = np.fromiter((t.count("\n") + 1 for t in texts), dtype=np.int64, count=len(texts))
     code_points = np.frombuffer("\n".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    classes = SCRIPT_CLASS_TABLE[np.minimum(code_points, _TABLE_END)]
+    classes = script_class_table()[np.minimum(code_points, _TABLE_END)]
     line_of_char = np.cumsum(code_points == 10)
     line_count = int(lines_per_text.sum())
     counts = np.zeros((line_count, SCRIPT_CLASS_COUNT + 1), dtype=np.int64)
