@@ -7,12 +7,6 @@ import os
 import sys
 import traceback
 
-from builder.config import ConfigError, load_config, locate
-from builder.io.readers import InputError
-from builder.publish import PublishError
-from builder.report import format_summary
-
-USER_ERRORS = (ConfigError, InputError, PublishError)
 SUBCOMMANDS = ("publish", "verify", "inspect", "stages", "init", "version")
 VERIFY_MISMATCH = 3
 log = logging.getLogger("builder")
@@ -82,6 +76,16 @@ def subcommand_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def user_errors() -> tuple[type[Exception], ...]:
+    """Errors that are the user's to fix (exit 2). Imported here, not at the top: `--help` and
+    `version` need none of the builder's modules and answer at once."""
+    from builder.config import ConfigError
+    from builder.io.readers import InputError
+    from builder.publish import PublishError
+
+    return (ConfigError, InputError, PublishError)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in SUBCOMMANDS:
@@ -94,9 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         action = _build
     _configure_logging(args)
+    errors = user_errors()
     try:
         return action(args)
-    except USER_ERRORS as err:
+    except errors as err:
         if args.verbose:
             traceback.print_exc()
         print(f"error: {err}", file=sys.stderr)
@@ -129,6 +134,9 @@ FLAGS = {"input.paths": "--input", "publish.root": "--output", "version": "--ver
 
 
 def _build(args: argparse.Namespace) -> int:
+    from builder.config import ConfigError, load_config, locate
+    from builder.io.readers import InputError
+    from builder.report import format_summary
     from builder.runner import Build
 
     overrides = {}
@@ -168,6 +176,7 @@ def _build(args: argparse.Namespace) -> int:
 def _publish(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from builder.publish import PublishError
     from builder.publish.hub import HubRepo, publish_to_hub
     from builder.publish.verify import rehash
 

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from builder.config import StageConfig
-from builder.stages import Batch, Stage
+from builder.stages import BUILTIN_STAGES, STAGES, Batch, Stage
 from builder.stages.base import REMOVED_LINES
 
 REJECTED_COLUMNS = ("id", "reason", "detail", "source", "status", "text")
@@ -50,6 +50,13 @@ class SegmentTask:
 
     def __init__(self, stage_configs: list[StageConfig]):
         self.stage_configs = stage_configs
+
+    @property
+    def preload(self) -> list[str]:
+        """Modules for an engine to import once before it starts workers: this segment's stages and the
+        built-in ones (a local engine's fork server starts with the first segment and serves the later ones)."""
+        names = [config.type for config in self.stage_configs] + list(BUILTIN_STAGES)
+        return list(dict.fromkeys([__name__, *(STAGES.module_of(name) for name in names)]))
 
     def __call__(self) -> "SegmentRunner":
         return SegmentRunner([config.stage_class(config.params) for config in self.stage_configs])

@@ -28,7 +28,7 @@ from builder.engines import ENGINES
 from builder.faults import fault_point
 from builder.io.readers import DocumentReader, InputFile, SourceBatch, expand_inputs, fingerprint
 from builder.io.sample import sample_batches
-from builder.io.writers import ShardInfo, ShardWriter
+from builder.io.writers import WORK_FILE_OPTIONS, ShardInfo, ShardWriter
 from builder.pipeline import REJECTED_COLUMNS, REMOVED_LINE_COLUMNS, ProcessedBatch, SegmentTask, StageStats
 from builder.progress import SegmentBar, SegmentProgress, Spinner
 from builder.publish import PublishError
@@ -289,7 +289,8 @@ class Build:
                 sink = ShardWriter(staging.version_dir / "data", "train", schema, self.config.publish.max_shard_mb * MB, self.config.publish.row_group_mb * MB)
             else:
                 schema = _extend_schema(columns_so_far, global_stage.key_columns())
-                sink = ShardWriter(staging.work_dir / f"segment-{index}", "rows", schema, 1 << 62, self.config.publish.row_group_mb * MB)
+                sink = ShardWriter(staging.work_dir / f"segment-{index}", "rows", schema, 1 << 62, self.config.publish.row_group_mb * MB,
+                                   WORK_FILE_OPTIONS)
             processed = self.engine.map(SegmentTask(segment), source) if segment else (ProcessedBatch(c) for c in source)
             progress = self._segment_progress(index, segment, entering)
             bar = SegmentBar(progress, self.progress)

@@ -97,11 +97,12 @@ class LocalEngine:
             for item in items:
                 yield task(item)
             return
-        # A fork server imports the stage modules once and forks each worker from that clean,
-        # thread-free process: workers start in milliseconds instead of re-importing everything
-        # (plain fork would copy this process's threads and locks; spawn pays the imports per worker).
+        # A fork server imports the task's modules once (`factory.preload`, e.g. the stage modules)
+        # and forks each worker from that clean, thread-free process: workers start in milliseconds
+        # instead of re-importing everything (plain fork would copy this process's threads and locks;
+        # spawn pays the imports per worker).
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["builder.stages", "builder.pipeline"])
+        context.set_forkserver_preload(list(getattr(factory, "preload", ())))
         pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker, initargs=(factory, os.getpid()))
         pending: deque = deque()
         try:

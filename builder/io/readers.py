@@ -19,7 +19,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from builder.config import InputConfig
-from builder.io.pages import PageProblem, SourceStats, read_html_file, read_warc_file
 from builder.io.writers import sha256_files
 from builder.text.decode import UndecodableBytes, decode_bytes
 
@@ -138,7 +137,11 @@ class DocumentReader:
         self.batch_size = batch_size
         self.limit = limit
         self.empty_files: list[str] = []
-        self.sources = SourceStats() if config.format in PAGE_FORMATS else None
+        self.sources = None
+        if config.format in PAGE_FORMATS:  # the WARC and HTML readers (resiliparse, FastWARC) load only for crawls
+            from builder.io.pages import SourceStats
+
+            self.sources = SourceStats()
         self.bytes_done = 0  # input bytes (on disk) of the files read to the end
         self._file_position: Callable[[], int] | None = None
 
@@ -298,6 +301,8 @@ class DocumentReader:
                 position += 1
 
     def _read_pages(self, file: InputFile) -> Iterator[dict | Quarantined]:
+        from builder.io.pages import PageProblem, read_html_file, read_warc_file
+
         warc = self.config.format == "warc"
         if warc:
             pages = read_warc_file(file.path, file.name, self.config.extract, self.config.max_doc_chars, self.sources)

@@ -13,15 +13,17 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pyarrow.parquet as pq
 import yaml
-from huggingface_hub import DatasetCard, DatasetCardData
 
 from builder.publish.changelog import commit_label, render_entry
 from builder.publish.charts import CHARTS_DIR
 from builder.publish.manifest import read_manifest
+
+if TYPE_CHECKING:  # huggingface_hub is imported where a card is rendered
+    from huggingface_hub import DatasetCard, DatasetCardData
 
 TEMPLATE = Path(__file__).with_name("DATASET_CARD.md")
 CARD_DATA_FILE = "card.json"
@@ -91,6 +93,8 @@ def split_info(shards: list[Path]) -> dict:
 
 
 def _card_data(manifest: dict, configs: list[dict], dataset_info, pretty_name: str) -> DatasetCardData:
+    from huggingface_hub import DatasetCardData
+
     return DatasetCardData(
         language=["zh"],
         language_details=["zh-Hans", "zh-Hant"],
@@ -151,6 +155,8 @@ def _render(version_dir: Path, load: LoadTarget, prefix: str, card_data: Dataset
     built_by = f"by zh-corpus-builder {builder['version']}" + (f" at commit `{builder['git_commit'][:12]}`" if builder["git_commit"] else "")
     version = manifest["version"]
     commit = next((e.commit for e in versions or [] if e.version == version), None)
+    from huggingface_hub import DatasetCard  # here, not at the top: only a build's publishing needs it
+
     return DatasetCard.from_template(
         card_data,
         template_path=str(TEMPLATE),

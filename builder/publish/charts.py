@@ -7,12 +7,12 @@ saved without the software version in the metadata so the same numbers give the 
 from __future__ import annotations
 
 from pathlib import Path
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
+from typing import TYPE_CHECKING
 
 from builder.publish.stats import LENGTH_EDGES
+
+if TYPE_CHECKING:  # matplotlib is imported where a chart is drawn: importing this module costs nothing
+    from matplotlib.figure import Figure
 
 CHARTS_DIR = "charts"
 KEPT, REMOVED = "#3b7dd8", "#d8613b"
@@ -23,6 +23,8 @@ def _save(figure: Figure, path: Path) -> None:
 
 
 def _canvas(figure: Figure) -> Figure:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     FigureCanvasAgg(figure)
     figure.tight_layout()
     return figure
@@ -43,6 +45,8 @@ def _bar_labels(axis, bars, values: list[int], short: bool = False) -> None:
 
 
 def _ticks(axis, which: str, bins: int = 4) -> None:
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
     target = getattr(axis, f"{which}axis")
     target.set_major_locator(MaxNLocator(nbins=bins, integer=True, min_n_ticks=2))
     target.set_major_formatter(FuncFormatter(compact))
@@ -50,6 +54,8 @@ def _ticks(axis, which: str, bins: int = 4) -> None:
 
 def funnel_figure(report: dict) -> Figure:
     """Documents and characters removed per reason, largest first, next to what was kept."""
+    from matplotlib.figure import Figure
+
     rows = [(f"dropped: {r}", v) for r, v in report["dropped"].items()] + [(f"quarantined: {r}", v) for r, v in report["quarantined"].items()]
     rows.sort(key=lambda item: item[1]["documents"])
     rows.append(("kept", report["kept"]))
@@ -73,6 +79,9 @@ def funnel_figure(report: dict) -> Figure:
 def lengths_figure(stats: dict) -> Figure:
     """Document length in characters on a log axis, each bin as wide as its own edges: kept and
     removed documents share a bin, kept in its left half, removed in its right."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import NullLocator
+
     kept, removed = stats["lengths"]["kept"], stats["lengths"]["removed"]
     edges = [float(e) for e in LENGTH_EDGES] + [LENGTH_EDGES[-1] * 2.0]  # the open last bin drawn one octave wide
     edges[0] = 1.0  # a log axis has no 0: the first bin is 1-49 characters
@@ -102,6 +111,8 @@ def lengths_figure(stats: dict) -> Figure:
 
 def scripts_figure(stats: dict) -> Figure:
     """Kept documents and characters per script (Hans: Simplified, Hant: Traditional)."""
+    from matplotlib.figure import Figure
+
     entries = list(stats["scripts"].items())
     figure = Figure(figsize=(10, 1.4 + 0.45 * max(len(entries), 1)))
     for index, unit in enumerate(("documents", "characters")):

@@ -12,7 +12,7 @@ from pathlib import Path
 from builder.io.writers import ShardInfo, sha256_file
 
 PINNED_PACKAGES = ("zh-corpus-builder", "datasets", "huggingface_hub", "pyarrow", "ftfy", "langdetect",
-                   "opencc-python-reimplemented", "pypinyin", "charset-normalizer", "numpy")
+                   "opencc", "pypinyin", "charset-normalizer", "numpy")
 
 
 def config_sha256(resolved: dict) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from builder.publish import PublishError
-from builder.publish.hub import HubRepo, publish_to_hub
 from builder.publish.local import LocalRelease, Staging
 from builder.publish.manifest import read_manifest
 from builder.publish.versions import bump, newest, published_versions
@@ -22,6 +21,8 @@ from builder.publish.versions import bump, newest, published_versions
 class Release:
     def __init__(self, config, progress: bool = False):
         publish = config.publish
+        if publish.target == "hub":  # the Hub client is imported only by builds that upload
+            from builder.publish.hub import HubRepo
         self.hub = HubRepo(publish.repo_id, publish.private) if publish.target == "hub" else None
         self.progress = progress
         dataset_dir = Path(publish.root) / config.name
@@ -61,6 +62,8 @@ class Release:
     def _upload(self) -> None:
         """After the local commit, a failure must not say "nothing was published": say what is where."""
         again = f"python -m builder publish {self.version_dir} --to hub --repo-id {self.hub.repo_id}"
+        from builder.publish.hub import publish_to_hub
+
         try:
             publish_to_hub(self.local.version_dir, self.hub, self.progress)
         except KeyboardInterrupt:

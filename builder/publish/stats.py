@@ -14,7 +14,6 @@ import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from builder.stages.quality.tables import fold
 from builder.text.pii import PII_TYPES, PiiFinder, redact
 
 # Document length bins in characters (code points); the last is open-ended.
@@ -43,6 +42,9 @@ class Excerpts:
     """Short, redacted, one-line excerpts: personal data replaced by the data's placeholder (see builder.text.pii)."""
 
     def __init__(self, placeholder: str = "<{type}>"):
+        from builder.stages.quality.tables import fold  # here: importing the quality stage is for builds that publish
+
+        self.fold = fold
         self.finder = PiiFinder(PII_TYPES)
         self.placeholder = placeholder
 
@@ -50,7 +52,7 @@ class Excerpts:
         if not text:
             return "(empty)"
         window = text[:_REDACT_WINDOW]
-        redacted = redact(window, list(self.finder.finditer(fold(window))), self.placeholder)
+        redacted = redact(window, list(self.finder.finditer(self.fold(window))), self.placeholder)
         line = _LINE_BREAKS.sub(" ⏎ ", redacted).strip()
         cut = line[:EXCERPT_CHARS] + ("…" if len(line) > EXCERPT_CHARS or len(text) > _REDACT_WINDOW else "")
         return _MARKDOWN_SPECIAL.sub(r"\\\1", cut)

@@ -68,7 +68,7 @@ class LanguageParams(StageParams):
 
 @functools.cache
 def _detector_factory(seed: int) -> DetectorFactory:
-    """One langdetect factory per process and seed: loading the profiles takes 0.2 s."""
+    """One langdetect factory per process and seed: loading the profiles takes 0.2-1 s."""
     factory = DetectorFactory()
     factory.load_profile(PROFILES_DIRECTORY)
     factory.set_seed(seed)
@@ -117,7 +117,12 @@ class Language(Stage):
 
     def __init__(self, params: LanguageParams):
         super().__init__(params)
-        self.factory = _detector_factory(params.seed)
+
+    @property
+    def factory(self) -> DetectorFactory:
+        """langdetect's profiles, loaded at the first text scripts cannot decide (a second of
+        start-up that a process only asking for `columns()`, or a batch of plain Chinese, skips)."""
+        return _detector_factory(self.params.seed)
 
     def columns(self) -> dict[str, pa.DataType]:
         return {"lang": pa.string(), "script": pa.string(), "lang_score": pa.float32()}

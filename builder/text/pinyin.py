@@ -7,11 +7,12 @@ heteronym), so `(AI)`, `(注)`, `(2020)` and `(yes)` stay where they are.
 """
 from __future__ import annotations
 
+import importlib.util
+import json
 import re
 import unicodedata
 from functools import lru_cache
-
-from pypinyin.pinyin_dict import pinyin_dict
+from pathlib import Path
 
 from builder.text.chars import HAN_RANGES
 
@@ -48,10 +49,28 @@ def _plain_and_tone(syllable: str) -> tuple[str, str]:
     return unicodedata.normalize("NFC", "".join(letters)), tone
 
 
+@lru_cache(maxsize=1)
+def _pinyin_dict() -> dict[int, str]:
+    """pypinyin's character table (code point -> its readings, comma-separated), read at the first candidate.
+
+    The table is pypinyin's `pinyin_dict.json`, read directly: importing `pypinyin.pinyin_dict`
+    runs the package's `__init__`, which loads the phrase tables and trains a segmenter (0.5-1.5 s
+    in every worker) that nothing here uses. Where the file is not laid out so, the import does it.
+    """
+    spec = importlib.util.find_spec("pypinyin")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / "pinyin_dict.json"
+        if path.is_file():
+            return {int(code): value for code, value in json.loads(path.read_text(encoding="utf-8")).items()}
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    return pinyin_dict
+
+
 @lru_cache(maxsize=None)
 def readings(han: str) -> frozenset[tuple[str, str]]:
     """Every reading of a character as (syllable without tone, tone digit or '' for neutral)."""
-    listed = pinyin_dict.get(ord(han))
+    listed = _pinyin_dict().get(ord(han))
     if not listed:
         return frozenset()
     return frozenset(_plain_and_tone(r) for r in listed.split(","))

@@ -2,27 +2,23 @@
 
 Most Han characters are written the same in both Chinese scripts, so the only honest
 evidence is the characters that exist in one script and not the other. The sets are
-derived at import from OpenCC's tables as shipped in `opencc-python-reimplemented`
-(`opencc/dictionary/*.txt`, Apache-2.0), so they follow the package version:
+derived from OpenCC's character tables (Apache-2.0) by `benchmarks/make_opencc_characters.py`,
+which says how, and shipped in `opencc_characters.txt` beside this module, read on first use:
 
-- Simplified-only: a key of `STCharacters.txt` (simplified -> traditional) that is not
-  among its own traditional forms (`这`: 這), minus every character that a traditional
-  standard also uses: keys of `TSCharacters.txt`, and both sides of `TWVariants.txt` and
-  `HKVariants.txt` (Taiwan writes `峰` `群`, Hong Kong `温` `说` `户`).
-- Traditional-only: a key of `TSCharacters.txt` that is not among its own simplified forms
-  (`這`: 这), minus every key of `STCharacters.txt` (characters valid as simplified).
-- Japanese-only kanji: the Japanese forms in `JPVariants.txt` (shinjitai such as 円 変 団
-  気) that OpenCC's Chinese tables do not know and that neither GB2312 nor Big5 encodes,
-  i.e. characters no Chinese standard character set contains.
+- Simplified-only: characters of simplified standards that no traditional standard (nor
+  Taiwan's or Hong Kong's variants) uses (`这`; not `峰` `群` `温` `说` `户`).
+- Traditional-only: traditional characters that are not valid as simplified (`這`).
+- Japanese-only kanji: shinjitai such as 円 変 団 気 that OpenCC's Chinese tables do not know
+  and that neither GB2312 nor Big5 encodes, i.e. characters no Chinese standard contains.
 """
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import opencc
 
 from builder.text.chars import HAN_RE, HANGUL_RE, KANA_RE, LATIN_LETTER_RE
 
@@ -35,62 +31,41 @@ HanScript = Literal["Hans", "Hant", "mixed"]
 MIXED_MIN_SHARE = 0.2
 MIXED_MIN_HAN = 10
 
-_DICTIONARY = Path(opencc.__file__).resolve().parent / "dictionary"
+OPENCC_CHARACTERS = Path(__file__).with_name("opencc_characters.txt")
 
 
-def read_opencc_table(name: str) -> dict[str, list[str]]:
-    """key -> candidates of one of OpenCC's dictionary files, as the package ships them."""
-    table: dict[str, list[str]] = {}
-    with open(_DICTIONARY / name, encoding="utf-8") as lines:
+@lru_cache(maxsize=1)
+def _tables() -> dict[str, str]:
+    """name -> characters of each table in `opencc_characters.txt` (see its header)."""
+    tables = {}
+    with open(OPENCC_CHARACTERS, encoding="utf-8") as lines:
         for line in lines:
-            key, _, values = line.rstrip("\n").partition("\t")
-            if key and not key.startswith("#"):
-                table[key] = values.split()
-    return table
+            if not line.startswith("#"):
+                name, _, chars = line.rstrip("\n").partition("\t")
+                tables[name] = chars
+    return tables
 
 
-def _all_characters(table: dict[str, list[str]]) -> set[str]:
-    return set(table) | {c for values in table.values() for c in values}
+def t2s_characters() -> dict[str, str]:
+    """Traditional character -> its first simplified form, one character each (OpenCC's TSCharacters)."""
+    pairs = _tables()["t2s"]
+    return dict(zip(pairs[0::2], pairs[1::2]))
 
 
-def _encodable(ch: str, encoding: str) -> bool:
-    try:
-        ch.encode(encoding)
-    except UnicodeEncodeError:
-        return False
-    return True
+@lru_cache(maxsize=1)
+def _sets() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    tables = _tables()
+    return frozenset(tables["simplified_only"]), frozenset(tables["traditional_only"]), frozenset(tables["japanese_only"])
 
 
-def _derive_sets() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
-    s2t = read_opencc_table("STCharacters.txt")
-    t2s = read_opencc_table("TSCharacters.txt")
-    regional = _all_characters(read_opencc_table("TWVariants.txt")) | _all_characters(
-        read_opencc_table("HKVariants.txt")
-    )
-    simplified_only = {s for s, forms in s2t.items() if len(s) == 1 and s not in forms}
-    simplified_only -= set(t2s) | regional
-    traditional_only = {t for t, forms in t2s.items() if len(t) == 1 and t not in forms}
-    traditional_only -= set(s2t)
-    chinese = _all_characters(s2t) | _all_characters(t2s)
-    japanese_forms = {c for forms in read_opencc_table("JPVariants.txt").values() for c in forms}
-    japanese_only = {
-        c
-        for c in japanese_forms - chinese
-        if len(c) == 1 and not _encodable(c, "gb2312") and not _encodable(c, "big5")
-    }
-    return frozenset(simplified_only), frozenset(traditional_only), frozenset(japanese_only)
-
-
-SIMPLIFIED_ONLY, TRADITIONAL_ONLY, JAPANESE_ONLY_KANJI = _derive_sets()
-
-
-def _class_re(chars: frozenset[str]) -> re.Pattern[str]:
-    return re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]")
-
-
-SIMPLIFIED_ONLY_RE = _class_re(SIMPLIFIED_ONLY)
-TRADITIONAL_ONLY_RE = _class_re(TRADITIONAL_ONLY)
-JAPANESE_ONLY_KANJI_RE = _class_re(JAPANESE_ONLY_KANJI)
+def __getattr__(name: str):
+    """`SIMPLIFIED_ONLY`, `TRADITIONAL_ONLY`, `JAPANESE_ONLY_KANJI`: derived on first use, not at import."""
+    names = ("SIMPLIFIED_ONLY", "TRADITIONAL_ONLY", "JAPANESE_ONLY_KANJI")
+    if name in names:
+        return _sets()[names.index(name)]
+    if name == "SCRIPT_CLASS_TABLE":
+        return script_class_table()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # Script classes for `script_counts`, one column each. Han is split four ways so that one
@@ -103,28 +78,22 @@ _LETTER_RE = re.compile(r"[^\W\d_]")
 _TABLE_END = 0x323B0  # past the last CJK extension block; higher code points are not letters we count
 
 
-def _script_class_table() -> np.ndarray:
-    """Code point -> script class, built from the classes in `chars` and the sets above.
+@lru_cache(maxsize=1)
+def script_class_table() -> np.ndarray:
+    """Code point -> script class, built from the classes in `chars` and the sets above, on first use.
 
-    The last entry is NON_LETTER and stands for every code point beyond the table.
+    The last entry is NON_LETTER and stands for every code point beyond the table. The
+    character classes are matched as regexes over every code point; the three sets (single
+    code points each) are written by code point, which is what matching them would give.
     """
     every_char = "".join(map(chr, range(_TABLE_END)))
     table = np.full(_TABLE_END + 1, NON_LETTER, dtype=np.uint8)
     table[[m.start() for m in _LETTER_RE.finditer(every_char)]] = OTHER_LETTER
-    for pattern, script_class in (
-        (LATIN_LETTER_RE, LATIN),
-        (HANGUL_RE, HANGUL),
-        (KANA_RE, KANA),
-        (HAN_RE, HAN_SHARED),
-        (SIMPLIFIED_ONLY_RE, HAN_SIMPLIFIED),
-        (TRADITIONAL_ONLY_RE, HAN_TRADITIONAL),
-        (JAPANESE_ONLY_KANJI_RE, HAN_JAPANESE),
-    ):
+    for pattern, script_class in ((LATIN_LETTER_RE, LATIN), (HANGUL_RE, HANGUL), (KANA_RE, KANA), (HAN_RE, HAN_SHARED)):
         table[[m.start() for m in pattern.finditer(every_char)]] = script_class
+    for chars, script_class in zip(_sets(), (HAN_SIMPLIFIED, HAN_TRADITIONAL, HAN_JAPANESE)):
+        table[sorted(ord(c) for c in chars if len(c) == 1 and ord(c) < _TABLE_END)] = script_class
     return table
-
-
-SCRIPT_CLASS_TABLE = _script_class_table()
 
 
 def script_counts(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -138,7 +107,7 @@ def script_counts(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """
     lines_per_text = np.fromiter((t.count("\n") + 1 for t in texts), dtype=np.int64, count=len(texts))
     code_points = np.frombuffer("\n".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    classes = SCRIPT_CLASS_TABLE[np.minimum(code_points, _TABLE_END)]
+    classes = script_class_table()[np.minimum(code_points, _TABLE_END)]
     line_of_char = np.cumsum(code_points == 10)
     line_count = int(lines_per_text.sum())
     counts = np.zeros((line_count, SCRIPT_CLASS_COUNT + 1), dtype=np.int64)
