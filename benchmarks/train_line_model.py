@@ -45,7 +45,7 @@ from builder.stages.quality.line_model import (
     candidate_lines,
     line_features,
 )
-from builder.stages.quality_model.features import BatchPoints, hashed_ngrams
+from builder.stages.quality.ngrams import BatchPoints, hashed_ngrams
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -41,7 +41,8 @@ import numpy as np
 from recipe_in_process import run_stages, stages_until
 
 from builder.stages.base import Batch
-from builder.stages.quality_model.features import BatchPoints, dense_features, hashed_ngrams
+from builder.stages.quality.ngrams import BatchPoints, hashed_ngrams
+from builder.stages.quality_model.features import dense_features
 from builder.stages.quality_model.linear import SHIPPED_MODEL, LinearQualityModel
 
 REPO = Path(__file__).resolve().parents[1]

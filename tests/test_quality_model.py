@@ -13,7 +13,8 @@ from builder.config import ConfigError, load_config
 from builder.runner import Build
 from builder.stages import STAGES, Batch
 from builder.stages.quality_model import DROP_REASON, QualityModel, QualityModelParams
-from builder.stages.quality_model.features import DENSE_FEATURES, BatchPoints, dense_features, hashed_ngrams, ngram_scores
+from builder.stages.quality.ngrams import BatchPoints, hashed_ngrams, ngram_scores
+from builder.stages.quality_model.features import DENSE_FEATURES, dense_features
 from builder.stages.quality_model.linear import SHIPPED_MODEL, ModelFileError, load_model
 from conftest import write_config, write_jsonl
 

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from builder.stages.quality.tables import DIGIT, SPACE, char_set_table
-from builder.stages.quality_model.features import BatchPoints, ngram_scores
+from builder.stages.quality.ngrams import BatchPoints, ngram_scores
 
 # Function words: frequent in running prose, rare in navigation, headlines, tags and field lists.
 FUNCTION_WORDS = "的了是在我你他她们有和就不也都这那个吗呢吧啊会要很说对到还把被让给着过而与及其之于以为可"

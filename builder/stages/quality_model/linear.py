@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from builder.stages.quality_model.features import DENSE_FEATURES, BatchPoints, dense_features, ngram_scores
+from builder.stages.quality.ngrams import BatchPoints, ngram_scores
+from builder.stages.quality_model.features import DENSE_FEATURES, dense_features
 
 FORMAT = "zh-corpus-builder/quality-model/1"
 SHIPPED_MODEL = Path(__file__).resolve().parents[1] / "models" / "quality_model.npz"
