@@ -194,7 +194,9 @@ class LocalRelease:
             resumable = RESUMABLE_STAGING.match(folder.name) is not None
             if keep is None and resumable:
                 continue
-            if resumable:
+            if resumable and (self.dataset_dir / folder.name[len(STAGING_PREFIX):]).is_dir():
+                log.info("removed %s: left by a build killed after it published %s", folder, folder.name[len(STAGING_PREFIX):])
+            elif resumable:
                 log.warning("removed %s: work of an interrupted build of %s, not the version this build makes (v%s)",
                             folder, folder.name[len(STAGING_PREFIX):], self.version)
             elif not folder.name.startswith(f"{STAGING_PREFIX}sample-"):
