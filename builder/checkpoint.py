@@ -24,7 +24,6 @@ from typing import Iterator, Sequence
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from builder.io.writers import sha256_file
 
 FORMAT = 1  # of the markers: a marker of another format is not trusted
 _TABLE_LOG_OPTIONS = pa.ipc.IpcWriteOptions(compression="zstd")
@@ -202,11 +201,6 @@ class UnitStore:
     def clear(self) -> None:
         shutil.rmtree(self.work_dir, ignore_errors=True)
         self.work_dir.mkdir(parents=True)
-
-
-def rows_sha256(folder: Path, entries: list[dict]) -> str:
-    """sha256 of a unit's row files, one after another (what the next segment and the decision read)."""
-    return sha256_json([sha256_file(folder / e["path"]) for e in entries])
 
 
 def link_tree(source: Path, target: Path) -> None:

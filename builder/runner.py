@@ -11,13 +11,12 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import re
 import shutil
 import signal
 import threading
 import time
 from collections import Counter, deque
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -41,13 +40,10 @@ from builder.publish.manifest import read_manifest, write_json
 from builder.publish.release import Release
 from builder.publish.versions import published_versions
 from builder.stages import Drop, Edit, GlobalContext, GlobalStage
+from builder.tally import Funnel, Tally, add_source_stats
 
 log = logging.getLogger("builder")
 MB = 1 << 20
-
-
-class CountMismatch(RuntimeError):
-    """The funnel does not add up to the input: a bug, never silently accepted."""
 
 
 class ResumableInterrupt(KeyboardInterrupt):
@@ -63,8 +59,6 @@ class NothingToPublish(PublishError):
     """A run that kept nothing, or quarantined too much of its input: publishing it would mislead."""
 
 
-# A drop whose detail names a published version (`v1.0.0:<id>`) is a copy of that version's document.
-_PUBLISHED_COPY = re.compile(r"^(v\d+\.\d+\.\d+):")
 # What to check when most of the input is quarantined for one reason.
 _HINTS = {
     "input.missing_field": "check `input.text_field` (now {text_field!r})",
@@ -72,92 +66,6 @@ _HINTS = {
     "input.invalid_json": "check `input.format` (now {format!r})",
     "input.invalid_utf8": "check `input.format`: is the file JSON Lines in UTF-8?",
 }
-
-
-@dataclass
-class Funnel:
-    input_documents: int = 0
-    input_characters: int = 0
-    kept_documents: int = 0
-    kept_characters: int = 0
-    dropped: dict[str, list[int]] = field(default_factory=dict)  # reason -> [documents, characters]
-    quarantined: dict[str, list[int]] = field(default_factory=dict)
-    copies_of_published: Counter = field(default_factory=Counter)  # version -> dropped documents that copy it
-
-    def add_rejected(self, rejected: dict[str, list]) -> None:
-        for reason, status, text, detail in zip(rejected["reason"], rejected["status"], rejected["text"], rejected["detail"]):
-            bucket = self.quarantined if status == "quarantined" else self.dropped
-            entry = bucket.setdefault(reason, [0, 0])
-            entry[0] += 1
-            entry[1] += len(text or "")
-            copy = _PUBLISHED_COPY.match(detail or "") if status == "dropped" else None
-            if copy:
-                self.copies_of_published[copy.group(1)] += 1
-
-    def merge(self, other: "Funnel") -> None:
-        for name in ("input_documents", "input_characters", "kept_documents", "kept_characters"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        for mine, theirs in ((self.dropped, other.dropped), (self.quarantined, other.quarantined)):
-            for reason, (documents, characters) in theirs.items():
-                entry = mine.setdefault(reason, [0, 0])
-                entry[0] += documents
-                entry[1] += characters
-        self.copies_of_published.update(other.copies_of_published)
-
-    def check(self) -> None:
-        accounted = self.kept_documents + sum(d for d, _ in self.dropped.values()) + sum(d for d, _ in self.quarantined.values())
-        if accounted != self.input_documents:
-            raise CountMismatch(f"{self.input_documents} documents read but {accounted} accounted for (kept + dropped + quarantined)")
-
-    def as_dict(self) -> dict:
-        def table(bucket):
-            return {reason: {"documents": d, "characters": c} for reason, (d, c) in sorted(bucket.items())}
-
-        return {
-            "input": {"documents": self.input_documents, "characters": self.input_characters},
-            "kept": {"documents": self.kept_documents, "characters": self.kept_characters},
-            "dropped": table(self.dropped),
-            "quarantined": table(self.quarantined),
-        }
-
-
-@dataclass
-class Tally:
-    """What one unit adds to the run's figures; recorded with the unit, so a reused unit still counts."""
-
-    funnel: Funnel = field(default_factory=Funnel)
-    counters: Counter = field(default_factory=Counter)
-    stage_stats: dict[str, StageStats] = field(default_factory=dict)
-    sources: SourceStats | None = None  # crawl input: what reading the unit's files did
-    empty_files: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict:
-        funnel = {**vars(self.funnel), "copies_of_published": dict(self.funnel.copies_of_published)}
-        return {
-            "funnel": funnel,
-            "counters": dict(self.counters),
-            "stage_stats": {name: vars(stats) for name, stats in self.stage_stats.items()},
-            "sources": None if self.sources is None else {f.name: getattr(self.sources, f.name) for f in fields(self.sources)},
-            "empty_files": self.empty_files,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "Tally":
-        funnel = Funnel(**{**data["funnel"], "copies_of_published": Counter(data["funnel"]["copies_of_published"])})
-        sources = None
-        if data["sources"] is not None:
-            sources = SourceStats(**{name: Counter(value) if isinstance(value, dict) else value for name, value in data["sources"].items()})
-        return cls(funnel, Counter(data["counters"]), {name: StageStats(**stats) for name, stats in data["stage_stats"].items()},
-                   sources, list(data["empty_files"]))
-
-
-def _add_source_stats(total: SourceStats, part: SourceStats) -> None:
-    for f in fields(part):
-        value = getattr(part, f.name)
-        if isinstance(value, Counter):
-            getattr(total, f.name).update(value)
-        else:
-            setattr(total, f.name, getattr(total, f.name) + value)
 
 
 class _UnitRun:
@@ -311,6 +219,8 @@ class Build:
         with _sigterm_as_interrupt():
             try:
                 with release.staging(fresh=self.fresh) as staging:
+                    if staging.resumed:
+                        log.info("resuming the interrupted build of v%s: finished units in %s", release.config.version, staging.work_dir)
                     self._removed_dir = staging.run_dir / "removed_lines"
                     shards, rejected_shards = self._run_segments(staging, UnitStore(staging.work_dir))
                     self.funnel.check()
@@ -516,7 +426,8 @@ class Build:
             earlier = sum(markers[u]["tally"]["funnel"]["input_documents"] if markers[u] else self._read_counts[u] for u in range(run.index))
             run.input_sha = self._unit_input_sha(run.files, earlier) or "sample"
             remaining = None if self.limit is None else max(self.limit - earlier, 0)
-            base = sum(f.size for u in range(run.index) for f in units[u][1])
+            # Bytes done before this unit's: the units before it, and the reused ones after it (counted from the start).
+            base = sum(f.size for u, (_, files) in enumerate(units) if u < run.index or markers[u] is not None for f in files)
             reader = None if self.sample else DocumentReader(self.config.input, run.files, self.config.executor.batch_size, remaining)
             for batch in iter(self._sampled) if self.sample else reader.batches():
                 self._count_input(batch, run)
@@ -684,7 +595,7 @@ class Build:
             self.stage_stats.setdefault(name, StageStats()).add(stats)
         if tally.sources is not None:
             self.sources = self.sources or SourceStats()
-            _add_source_stats(self.sources, tally.sources)
+            add_source_stats(self.sources, tally.sources)
         self.empty_files.extend(tally.empty_files)
 
     def _base_schema(self) -> pa.Schema:
