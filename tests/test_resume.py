@@ -201,3 +201,44 @@ def test_fresh_ignores_what_was_recorded_and_other_stagings_are_removed(tmp_path
     assert f"removed {dataset_dir / '.staging-v0.9.0'}: work of an interrupted build of v0.9.0" in again.stderr
     assert f"removed {dataset_dir / '.staging-v1.0.0-k2x9q1'}: the staging folder of a build that died" in again.stderr
     assert staged(dataset_dir) == []
+
+
+# -- the store itself, in process ------------------------------------------------------------
+
+def test_a_marker_is_trusted_only_with_its_config_its_input_and_all_its_files(tmp_path):
+    from builder.checkpoint import UnitStore
+
+    store = UnitStore(tmp_path / "work")
+    folder = store.start(store.unit_dir(0, "unit-a"))
+    (folder / "rows.arrow").write_bytes(b"x" * 100)
+    store.record(folder, "config-1", "input-1", {"rows_count": 3})
+    assert store.load(folder, "config-1", "input-1")["rows_count"] == 3
+    assert store.load(folder, "config-2", "input-1") is None  # the config changed
+    assert store.load(folder, "config-1", "input-2") is None  # the input changed
+    assert UnitStore(tmp_path / "work", enabled=False).load(folder, "config-1", "input-1") is None  # --sample
+    (folder / "rows.arrow").write_bytes(b"x" * 50)  # a file cut short after the marker was written
+    assert store.load(folder, "config-1", "input-1") is None
+    store.start(folder)  # a unit run again starts from nothing: no marker, no files
+    assert store.load(folder, "config-1", "input-1") is None and list(folder.iterdir()) == []
+
+
+def test_decisions_round_trip_and_their_hash_sees_every_field(tmp_path):
+    from builder.checkpoint import decisions_sha, read_decisions, write_decisions
+    from builder.stages import Drop, Edit
+
+    decisions = [None, Drop("dedup.exact", "v1.0.0:doc-3"), Edit([0, 4, 4], None), Drop("dedup.near", None), Edit([2], "boilerplate")]
+    write_decisions(tmp_path / "d.parquet", decisions)
+    assert read_decisions(tmp_path / "d.parquet", Drop, Edit) == decisions
+    variants = [decisions[:1] + [Drop("dedup.exact", "v1.0.0:doc-4")] + decisions[2:], decisions[:2] + [Edit([0, 4], None)] + decisions[3:],
+                decisions[:3] + [None] + decisions[4:], decisions[:-1]]
+    assert len({decisions_sha(d) for d in [decisions, *variants]}) == 1 + len(variants)
+
+
+def test_units_group_small_files_and_keep_a_big_one_alone():
+    from builder.checkpoint import group_units
+    from builder.io.readers import InputFile
+
+    files = [InputFile(Path(f"{i}.jsonl"), f"{i}.jsonl", size) for i, size in enumerate([10, 20, 30, 100, 5, 5])]
+    sizes = lambda units: [[f.size for f in unit] for unit in units]  # noqa: E731
+    assert sizes(group_units(files, 60)) == [[10, 20, 30], [100], [5, 5]]
+    assert sizes(group_units(files, 0)) == [[10], [20], [30], [100], [5], [5]]
