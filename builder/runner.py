@@ -328,8 +328,7 @@ class Build:
             fault_point(f"after:segment-{index}")
             if last:
                 return self._assemble(staging, store, units, done, schema)
-            with Spinner(f"{global_stage.type}: deciding on {sum(m['rows_count'] for m in markers):,} documents", self.progress):
-                decisions = self._decide(global_stage, index, units, markers, staging, store, config_sha)
+            decisions = self._decide(global_stage, index, units, markers, staging, store, config_sha)
             offsets = [0]
             for marker in markers:
                 offsets.append(offsets[-1] + marker["rows_count"])
@@ -460,16 +459,18 @@ class Build:
         folder = store.decision_dir(index)
         record = store.load(folder, config_sha, input_sha)
         self.reuse.append((f"{stage.type} decision", int(record is not None), 1))
+        rows = sum(m["rows_count"] for m in markers)
         if record is not None:
+            log.info("%s: the decision on %s documents recorded by an earlier run is reused", stage.type, f"{rows:,}")
             decisions = read_decisions(folder / "decisions.parquet", Drop, Edit)
         else:
             started = time.perf_counter()
             store.start(folder)
             paths = [store.unit_dir(index, key) / r["path"] for (key, _), m in zip(units, markers) for r in m["rows"]]
             context = GlobalContext(staging.previous_versions, folder / "artifacts", self.config.executor.workers)
-            # The keys table is handed over, not kept here: the stage may free columns it has copied.
-            decisions = stage.decide(pa.concat_tables([pq.read_table(p, columns=["id", *stage.key_columns()]) for p in paths]), context)
-            rows = sum(m["rows_count"] for m in markers)
+            with Spinner(f"{stage.type}: deciding on {rows:,} documents", self.progress):
+                # The keys table is handed over, not kept here: the stage may free columns it has copied.
+                decisions = stage.decide(pa.concat_tables([pq.read_table(p, columns=["id", *stage.key_columns()]) for p in paths]), context)
             if len(decisions) != rows:
                 raise RuntimeError(f"stage {stage.type!r} returned {len(decisions)} decisions for {rows} rows")
             write_decisions(folder / "decisions.parquet", decisions)
