@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="run the stages on a seeded sample of N documents into OUT/NAME/samples/: never a version")
     parser.add_argument("--seed", type=int, default=0, help="with --sample: which sample (default 0)")
     parser.add_argument("--dry-run", action="store_true", help="validate the config and count the input; write nothing")
+    parser.add_argument("--fresh", action="store_true",
+                        help="start over: ignore (and remove) the finished work an interrupted build of this version left to resume")
     _add_loudness(parser)
     return parser
 
@@ -106,8 +108,9 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted: nothing was published" if action is _build else "interrupted", file=sys.stderr)
+    except KeyboardInterrupt as err:
+        # A build that kept its finished work says how to resume (builder.runner.ResumableInterrupt).
+        print(getattr(err, "message", None) or ("interrupted: nothing was published" if action is _build else "interrupted"), file=sys.stderr)
         return 130
     except Exception as err:  # a bug, not a user error: say so, and how to see more
         if args.verbose:
@@ -154,7 +157,7 @@ def _build(args: argparse.Namespace) -> int:
     config = load_config(args.config, overrides, FLAGS)
     progress = not args.quiet and sys.stderr.isatty() and not os.environ.get("CI")
     try:
-        build = Build(config, limit=args.limit, progress=progress, sample=args.sample, seed=args.seed)
+        build = Build(config, limit=args.limit, progress=progress, sample=args.sample, seed=args.seed, fresh=args.fresh)
     except InputError as err:
         pattern = getattr(err, "pattern", None)
         if args.input or pattern not in config.input.paths:

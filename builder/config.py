@@ -67,6 +67,8 @@ class ExecutorConfig(Model):
     type: Literal["local"] = "local"
     workers: int = Field(1, ge=1, description="1 runs in-process; N uses N worker processes.")
     batch_size: int = Field(500, ge=1, description="Documents per batch handed to the stages.")
+    unit_mb: int = Field(64, ge=0, description="Input files are grouped into resume units of about this many MB (a larger "
+                         "file is a unit of its own; 0: one file per unit); an interrupted build re-run skips finished units.")
 
 
 class StageConfig(Model):

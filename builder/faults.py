@@ -1,8 +1,9 @@
 """Fault injection for tests of crashes: `BUILDER_FAULT=POINT[:SIGNAL]` kills the build at POINT.
 
 The build calls `fault_point(name)` at a few named places (`segment-0/batch-2`: after the
-second result of segment 0 is absorbed, with workers still busy; `after:segment-0`: once a
-segment's rows are all written; `publish:committed`: right after the version folder is
+second result of segment 0 is absorbed, with workers still busy; `after:segment-0/unit-1`: once
+the second unit of segment 0 is recorded (see builder/checkpoint.py); `after:segment-0`: once a
+segment's units are all recorded; `publish:committed`: right after the version folder is
 renamed into place). When the variable names that place, the process sends itself the
 signal (KILL by default, or e.g. TERM, INT), exactly as an operator or the OOM killer would.
 Unset, it costs one dictionary lookup.

@@ -44,6 +44,20 @@ def format_summary(config, result) -> str:
         lines += ["", f"nothing was published; the sample run is in {result.sample_dir}",
                   f"look inside:  python -m builder inspect {result.sample_dir}" + (f" --reason {first}" if first else "")]
         return "\n".join(lines)
-    lines += ["", f"published: {version_dir}",
+    resumed = _resumed(getattr(result, "reused", []))
+    lines += [""] + ([resumed] if resumed else []) + [f"published: {version_dir}",
               f"load it:   python -c \"from datasets import load_dataset; print(load_dataset('{version_dir.parent.as_posix()}', '{version_dir.name}'))\""]
     return "\n".join(lines)
+
+
+def _resumed(reused: list[tuple]) -> str:
+    """`resumed: 3/4 units of segment 0 reused, the dedup decision reused, 0/4 units of segment 1 reused`; empty if nothing was."""
+    if not any(count for _, count, _ in reused):
+        return ""
+    parts = []
+    for what, count, total in reused:
+        if isinstance(what, str):  # a global stage's decision
+            parts.append(f"the {what} {'reused' if count else 'made again'}")
+        else:
+            parts.append(f"{count}/{total} units of segment {what} reused")
+    return "resumed: " + ", ".join(parts)

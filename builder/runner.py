@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import re
 import shutil
 import signal
 import threading
@@ -24,11 +23,14 @@ from typing import Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 from builder.config import BuilderConfig, StageConfig
+from builder.checkpoint import (TableLog, UnitStore, decisions_sha, group_units, link_tree, read_decisions, segment_config_sha,
+                                sha256_json, unit_key, write_decisions)
 from builder.engines import ENGINES
 from builder.faults import fault_point
+from builder.io.pages import SourceStats
 from builder.io.readers import DocumentReader, InputFile, SourceBatch, expand_inputs, fingerprint
 from builder.io.sample import sample_batches
-from builder.io.writers import WORK_FILE_OPTIONS, ShardInfo, ShardWriter
+from builder.io.writers import WORK_FILE_OPTIONS, ShardInfo, ShardWriter, sha256_file
 from builder.pipeline import REJECTED_COLUMNS, REMOVED_LINE_COLUMNS, ProcessedBatch, SegmentTask, StageStats
 from builder.progress import SegmentBar, SegmentProgress, Spinner
 from builder.publish import PublishError
@@ -38,21 +40,25 @@ from builder.publish.manifest import read_manifest, write_json
 from builder.publish.release import Release
 from builder.publish.versions import published_versions
 from builder.stages import Drop, Edit, GlobalContext, GlobalStage
+from builder.tally import Funnel, Tally, add_source_stats
 
 log = logging.getLogger("builder")
 MB = 1 << 20
 
 
-class CountMismatch(RuntimeError):
-    """The funnel does not add up to the input: a bug, never silently accepted."""
+class ResumableInterrupt(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM with the finished units kept: the same command resumes."""
+
+    def __init__(self, staging: Path):
+        super().__init__(str(staging))
+        self.message = ("interrupted: nothing was published; the finished work is kept: re-run the same command to resume, "
+                        "or add --fresh to start over")
 
 
 class NothingToPublish(PublishError):
     """A run that kept nothing, or quarantined too much of its input: publishing it would mislead."""
 
 
-# A drop whose detail names a published version (`v1.0.0:<id>`) is a copy of that version's document.
-_PUBLISHED_COPY = re.compile(r"^(v\d+\.\d+\.\d+):")
 # What to check when most of the input is quarantined for one reason.
 _HINTS = {
     "input.missing_field": "check `input.text_field` (now {text_field!r})",
@@ -62,41 +68,25 @@ _HINTS = {
 }
 
 
-@dataclass
-class Funnel:
-    input_documents: int = 0
-    input_characters: int = 0
-    kept_documents: int = 0
-    kept_characters: int = 0
-    dropped: dict[str, list[int]] = field(default_factory=dict)  # reason -> [documents, characters]
-    quarantined: dict[str, list[int]] = field(default_factory=dict)
-    copies_of_published: Counter = field(default_factory=Counter)  # version -> dropped documents that copy it
+class _UnitRun:
+    """A unit being run: where its tables go, what it counted, whether all its batches went in."""
 
-    def add_rejected(self, rejected: dict[str, list]) -> None:
-        for reason, status, text, detail in zip(rejected["reason"], rejected["status"], rejected["text"], rejected["detail"]):
-            bucket = self.quarantined if status == "quarantined" else self.dropped
-            entry = bucket.setdefault(reason, [0, 0])
-            entry[0] += 1
-            entry[1] += len(text or "")
-            copy = _PUBLISHED_COPY.match(detail or "") if status == "dropped" else None
-            if copy:
-                self.copies_of_published[copy.group(1)] += 1
+    def __init__(self, index: int, files: list[InputFile], folder: Path):
+        self.index = index
+        self.files = files
+        self.folder = folder
+        self.input_sha = ""
+        self.tally = Tally()
+        self.rows: TableLog | ShardWriter | None = None
+        self.rejected = TableLog(folder / "rejected.arrow")
+        self.removed = TableLog(folder / "removed_lines.arrow")
+        self.before: list[pa.Table] = []  # rejected since the last batch went in
+        self.documents_in = 0
+        self.fed = False
 
-    def check(self) -> None:
-        accounted = self.kept_documents + sum(d for d, _ in self.dropped.values()) + sum(d for d, _ in self.quarantined.values())
-        if accounted != self.input_documents:
-            raise CountMismatch(f"{self.input_documents} documents read but {accounted} accounted for (kept + dropped + quarantined)")
-
-    def as_dict(self) -> dict:
-        def table(bucket):
-            return {reason: {"documents": d, "characters": c} for reason, (d, c) in sorted(bucket.items())}
-
-        return {
-            "input": {"documents": self.input_documents, "characters": self.input_characters},
-            "kept": {"documents": self.kept_documents, "characters": self.kept_characters},
-            "dropped": table(self.dropped),
-            "quarantined": table(self.quarantined),
-        }
+    def take_before(self) -> list[pa.Table]:
+        taken, self.before = self.before, []
+        return taken
 
 
 @dataclass
@@ -105,6 +95,7 @@ class BuildResult:
     report: dict
     dry_run: bool = False
     sample_dir: Path | None = None  # a `--sample` run: the scratch folder, never a version
+    reused: list[tuple] = field(default_factory=list)  # (segment index or decision name, units reused, units)
 
 
 def _cause(counts: dict[str, list[int]] | Counter, total: int, config: BuilderConfig) -> str:
@@ -176,16 +167,20 @@ def _segments(stages: list[StageConfig]) -> list[list[StageConfig]]:
 
 class Build:
     def __init__(self, config: BuilderConfig, limit: int | None = None, progress: bool = False,
-                 sample: int | None = None, seed: int = 0):
+                 sample: int | None = None, seed: int = 0, fresh: bool = False):
         self.config = config
         self.limit = limit
         self.progress = progress
         self.sample = sample
         self.seed = seed
+        self.fresh = fresh  # ignore (and clear) what an interrupted run of this version recorded
         self.progress_log: list[SegmentProgress] = []
         self._positions: deque[int] = deque()  # reader byte position after each batch handed to the engine
-        self._removed_writer: ShardWriter | None = None  # lines stages removed from documents: the run's audit trail
-        self._removed_dir: Path | None = None
+        self._removed_dir: Path | None = None  # lines stages removed from documents: the run's audit trail
+        self._read_counts: dict[int, int] = {}  # documents read by each unit run now (for --limit)
+        self._artifacts: list[tuple[str, Path]] = []  # (global stage, the artifacts its decision wrote)
+        self._file_sha: dict[Path, str] = {}
+        self.reuse: list[tuple] = []  # (segment index or decision, units reused, units)
         self.files: list[InputFile] = expand_inputs(config.input)
         self.reader = DocumentReader(config.input, self.files, config.executor.batch_size, limit)
         self.engine = ENGINES[config.executor.type](config.executor.workers)
@@ -193,6 +188,8 @@ class Build:
         self.counters: Counter = Counter()
         self.stage_stats: dict[str, StageStats] = {}
         self.global_seconds: dict[str, float] = {}
+        self.sources: SourceStats | None = None
+        self.empty_files: list[str] = []
 
     # -- dry run -------------------------------------------------------------------
     def count_only(self) -> BuildResult:
@@ -221,13 +218,11 @@ class Build:
         release.check_new()
         with _sigterm_as_interrupt():
             try:
-                with release.staging() as staging:
-                    rejected_writer = ShardWriter(staging.run_dir / "rejected", "rejected", REJECTED_SCHEMA, 256 * MB, 64 * MB)
+                with release.staging(fresh=self.fresh) as staging:
+                    if staging.resumed:
+                        log.info("resuming the interrupted build of v%s: finished units in %s", release.config.version, staging.work_dir)
                     self._removed_dir = staging.run_dir / "removed_lines"
-                    shards = self._run_segments(staging, rejected_writer)
-                    rejected_shards = rejected_writer.close()
-                    if self._removed_writer is not None:
-                        self._removed_writer.close()
+                    shards, rejected_shards = self._run_segments(staging, UnitStore(staging.work_dir))
                     self.funnel.check()
                     refuse_empty(self.config, self.funnel.input_documents, self.funnel.kept_documents, self.funnel.dropped,
                                  self.funnel.quarantined, self.funnel.copies_of_published)
@@ -239,10 +234,13 @@ class Build:
                     raise
                 raise OutputError(_output_message(err, release.local.dataset_dir)) from None
             except KeyboardInterrupt:
-                if not release.committed:
+                if release.committed:
+                    log.warning("interrupted after %s was published in full: nothing is left to do", release.version_dir)
+                elif release.local.kept_staging is not None:
+                    raise ResumableInterrupt(release.local.kept_staging) from None
+                else:
                     raise
-                log.warning("interrupted after %s was published in full: nothing is left to do", release.version_dir)
-        return BuildResult(release.version_dir, report)
+        return BuildResult(release.version_dir, report, reused=self.reuse)
 
     # -- sample: the stages on a seeded sample, into a scratch folder, never a version ----
     def run_sample(self) -> BuildResult:
@@ -251,13 +249,9 @@ class Build:
         target = dataset_dir / "samples" / f"sample-{self.sample}-seed-{self.seed}"
         with Spinner(f"sampling {self.sample:,} documents (seed {self.seed}) from {len(self.files)} input file(s)", self.progress):
             self._sampled, seen = sample_batches(self.reader.batches(), self.sample, self.seed, self.config.executor.batch_size)
-        with LocalRelease(Path(self.config.publish.root), self.config.name, "sample").staging() as staging:
-            rejected_writer = ShardWriter(staging.run_dir / "rejected", "rejected", REJECTED_SCHEMA, 256 * MB, 64 * MB)
+        with LocalRelease(Path(self.config.publish.root), self.config.name, "sample").staging(resumable=False) as staging:
             self._removed_dir = staging.run_dir / "removed_lines"
-            self._run_segments(staging, rejected_writer)
-            rejected_writer.close()
-            if self._removed_writer is not None:
-                self._removed_writer.close()
+            self._run_segments(staging, UnitStore(staging.work_dir, enabled=False))
             self.funnel.check()
             report = self._report(time.perf_counter() - started)
             report["sample"] = {"documents": self.funnel.input_documents, "of": seen, "seed": self.seed}
@@ -271,79 +265,255 @@ class Build:
             write_json(target / "report.json", report)
         return BuildResult(None, report, sample_dir=target)
 
-    def _run_segments(self, staging, rejected_writer: ShardWriter) -> list[ShardInfo]:
+    def _units(self) -> list[tuple[str, list[InputFile]]]:
+        """(folder name, files) of each unit of input, in input order; a `--sample` run is one unit."""
+        if self.sample:
+            return [("unit-sample", self.files)]
+        groups = group_units(self.files, self.config.executor.unit_mb * MB)
+        return [(unit_key([f.name for f in files]), files) for files in groups]
+
+    def _run_segments(self, staging, store: UnitStore) -> tuple[list[ShardInfo], list[ShardInfo]]:
+        """Each segment unit by unit (finished units of an earlier run reused), each global decision, then the shards."""
         segments = _segments(self.config.stages)
+        resolved = self.config.resolved()
+        sample = (self.sample, self.seed) if self.sample else None
+        units = self._units()
         columns_so_far = self._base_schema()
-        source: Iterator[dict[str, list]] = self._read(rejected_writer)
+        done: list[list[dict]] = []  # per segment: each unit's marker
+        slices: list[str] = []  # per unit: sha256 of its part of the last global decision
+        decisions: list = []
+        offsets: list[int] = []
+        global_stage: GlobalStage | None = None
         entering: int | None = None
-        done: list[StageConfig] = []
+        stage_count = 0
         for index, segment in enumerate(segments):
-            done.extend(segment)
+            stage_count += len(segment)
             last = index == len(segments) - 1
             stages = [s.stage_class(s.params) for s in segment]
             for stage in stages:
                 columns_so_far = _extend_schema(columns_so_far, stage.columns())
-            global_stage = stages[-1] if stages and isinstance(stages[-1], GlobalStage) else None
+            previous_stage, global_stage = global_stage, stages[-1] if stages and isinstance(stages[-1], GlobalStage) else None
             if last:
                 schema = pa.schema([f for f in columns_so_far if not f.name.startswith("_")])
-                sink = ShardWriter(staging.version_dir / "data", "train", schema, self.config.publish.max_shard_mb * MB, self.config.publish.row_group_mb * MB)
             else:
                 schema = _extend_schema(columns_so_far, global_stage.key_columns())
-                sink = ShardWriter(staging.work_dir / f"segment-{index}", "rows", schema, 1 << 62, self.config.publish.row_group_mb * MB,
-                                   WORK_FILE_OPTIONS)
-            processed = self.engine.map(SegmentTask(segment), source) if segment else (ProcessedBatch(c) for c in source)
+            config_sha = segment_config_sha(resolved, stage_count, self.limit, sample)
+            markers: list[dict | None] = []
+            known = True  # with --limit, a unit's input depends on how much the units before it read
+            for u, (key, files) in enumerate(units):
+                if index == 0:
+                    read_before = sum(m["tally"]["funnel"]["input_documents"] for m in markers) if self.limit is not None and known else None
+                    input_sha = self._unit_input_sha(files, read_before)
+                else:
+                    input_sha = sha256_json({"rows": done[-1][u]["rows_sha256"], "decisions": slices[u]})
+                marker = store.load(store.unit_dir(index, key), config_sha, input_sha)
+                known = known and (marker is not None or self.limit is None)
+                markers.append(marker)
+            pending = [u for u, m in enumerate(markers) if m is None]
+            self.reuse.append((index, len(units) - len(pending), len(units)))
             progress = self._segment_progress(index, segment, entering)
-            bar = SegmentBar(progress, self.progress)
-            batches = 0
-            try:
-                for result in processed:
-                    self._absorb(result, rejected_writer)
-                    rows = len(result.columns["text"])
-                    progress.documents_in += result.stage_stats[segment[0].type].documents_in if segment else rows
-                    progress.documents_out += rows
-                    if index == 0 and self._positions:
-                        progress.done_bytes = self._positions.popleft()
-                    if last:
-                        self.funnel.kept_documents += rows
-                        self.funnel.kept_characters += sum(map(len, result.columns["text"]))
-                    sink.write(_to_table(result.columns, schema))
-                    bar.update()
-                    batches += 1
-                    fault_point(f"segment-{index}/batch-{batches}")
-                if index == 0 and not self.sample:
-                    progress.done_bytes = self.reader.bytes_read()
-                    bar.update()
-            finally:
-                bar.close()
-            written = sink.close()
+            for u, marker in enumerate(markers):
+                if marker is not None:
+                    progress.documents_in += marker["documents_in"]
+                    progress.documents_out += marker["rows_count"]
+                    if index == 0:
+                        progress.done_bytes += sum(f.size for f in units[u][1])
+            if pending:
+                source_of = self._reader_for(units, markers) if index == 0 else self._filter_for(
+                    units, done[-1], decisions, offsets, previous_stage, store, index - 1)
+                self._run_units(index, segment, schema, last, units, pending, markers, source_of, store, config_sha, progress)
+            for marker in markers:
+                self._merge(Tally.from_dict(marker["tally"]))
+            done.append(markers)  # type: ignore[arg-type]
             fault_point(f"after:segment-{index}")
             if last:
-                return written
-            with Spinner(f"{global_stage.type}: deciding on {sum(s.rows for s in written):,} documents", self.progress):
-                source = self._decide(global_stage, written, staging, rejected_writer)
+                return self._assemble(staging, store, units, done, schema)
+            decisions = self._decide(global_stage, index, units, markers, staging, store, config_sha)
+            offsets = [0]
+            for marker in markers:
+                offsets.append(offsets[-1] + marker["rows_count"])
+            slices = [decisions_sha(decisions[offsets[u] : offsets[u + 1]]) for u in range(len(units))]
             entering = self.stage_stats[global_stage.type].documents_out  # after the decision: the survivors
         raise AssertionError("unreachable: the last segment returns")
 
-    def _decide(self, stage: GlobalStage, written: list[ShardInfo], staging, rejected_writer: ShardWriter) -> Iterator[dict[str, list]]:
-        """Run the global decision on keys only, then stream the survivors onward."""
-        started = time.perf_counter()
-        paths = [str(s.path) for s in written]
-        context = GlobalContext(staging.previous_versions, staging.version_dir / stage.type, self.config.executor.workers)
-        # The keys table is handed over, not kept here: the stage may free columns it has copied.
-        decisions: list[Drop | Edit | None] = stage.decide(
-            pa.concat_tables([pq.read_table(p, columns=["id", *stage.key_columns()]) for p in paths]), context
-        )
-        if len(decisions) != sum(s.rows for s in written):
-            raise RuntimeError(f"stage {stage.type!r} returned {len(decisions)} decisions for {sum(s.rows for s in written)} rows")
-        self.global_seconds[stage.type] = time.perf_counter() - started
-        self.counters.update(context.counters)
-        stats = self.stage_stats.setdefault(stage.type, StageStats())
-        stats.documents_out -= sum(isinstance(d, Drop) for d in decisions)
-        carried = [name for name in pq.ParquetFile(paths[0]).schema_arrow.names if name not in stage.key_columns()] if paths else []
-        return self._filter(paths, carried, decisions, stage, stats, rejected_writer)
+    def _unit_input_sha(self, files: list[InputFile], read_before: int | None) -> str | None:
+        """The files' names (they are in the ids) and bytes; with --limit, how many documents are left to read."""
+        if self.sample:
+            return None  # a sample is never resumed
+        if self.limit is not None and read_before is None:
+            return None
+        remaining = None if self.limit is None else max(self.limit - (read_before or 0), 0)
+        return sha256_json({"files": [[f.name, self._file_sha256(f)] for f in files], "remaining": remaining})
 
-    def _filter(self, paths, carried, decisions, stage, stats, rejected_writer) -> Iterator[dict[str, list]]:
-        """Stream the rows of a segment onward: drop, edit or pass each as decided; key columns stay behind."""
+    def _run_units(self, index, segment, schema, last, units, pending, markers, source_of, store, config_sha, progress) -> None:
+        """Run the segment's stages over the pending units as one stream, recording each unit as soon as it is whole.
+
+        The engine returns results in the order the batches went in; each batch carries its unit
+        (and the rows that unit rejected before the batch: unreadable input, a global drop), so
+        everything is written in the order a single worker would write it, whatever the count.
+        """
+        tags: deque = deque()  # (unit run, rejected tables before the batch) of each batch in flight
+        open_runs: deque[_UnitRun] = deque()
+
+        def feed() -> Iterator[dict[str, list]]:
+            for u in pending:
+                key, files = units[u]
+                run = _UnitRun(u, files, store.start(store.unit_dir(index, key)))
+                run.rows = TableLog(run.folder / "rows.arrow") if last else ShardWriter(
+                    run.folder / "rows", "rows", schema, 1 << 62, self.config.publish.row_group_mb * MB, WORK_FILE_OPTIONS)
+                open_runs.append(run)
+                for columns in source_of(run):
+                    tags.append((run, run.take_before()))
+                    yield columns
+                run.fed = True
+
+        processed = self.engine.map(SegmentTask(segment), feed()) if segment else (ProcessedBatch(c) for c in feed())
+        bar = SegmentBar(progress, self.progress)
+        batches = 0
+        try:
+            for result in processed:
+                run, before = tags.popleft()
+                for table in before:
+                    run.rejected.append(table)
+                self._absorb(result, run)
+                rows = len(result.columns["text"])
+                documents_in = result.stage_stats[segment[0].type].documents_in if segment else rows
+                run.documents_in += documents_in
+                progress.documents_in += documents_in
+                progress.documents_out += rows
+                if index == 0 and self._positions:
+                    progress.done_bytes = self._positions.popleft()
+                if last:
+                    run.tally.funnel.kept_documents += rows
+                    run.tally.funnel.kept_characters += sum(map(len, result.columns["text"]))
+                table = _to_table(result.columns, schema)
+                run.rows.append(table) if last else run.rows.write(table)
+                bar.update()
+                batches += 1
+                fault_point(f"segment-{index}/batch-{batches}")
+                while open_runs and open_runs[0].fed and not (tags and tags[0][0] is open_runs[0]):
+                    self._finish_unit(open_runs.popleft(), index, last, markers, store, config_sha)
+            while open_runs:
+                self._finish_unit(open_runs.popleft(), index, last, markers, store, config_sha)
+            if index == 0 and not self.sample:
+                progress.done_bytes = sum(f.size for f in self.files)
+                bar.update()
+        finally:
+            bar.close()
+
+    def _finish_unit(self, run: "_UnitRun", index: int, last: bool, markers: list, store: UnitStore, config_sha: str) -> None:
+        for table in run.take_before():
+            run.rejected.append(table)
+        if last:
+            entry = run.rows.close()
+            rows = [entry] if entry else []
+            rows_sha = None
+        else:
+            rows = [{"path": s.path.relative_to(run.folder).as_posix(), "rows": s.rows, "sha256": s.sha256} for s in run.rows.close()]
+            rows_sha = sha256_json([r["sha256"] for r in rows])
+        marker = {
+            "segment": index, "unit": run.index, "input_files": [f.name for f in run.files],
+            "rows": rows, "rows_count": sum(r["rows"] for r in rows), "rows_sha256": rows_sha, "documents_in": run.documents_in,
+            "rejected": run.rejected.close(), "removed_lines": run.removed.close(), "tally": run.tally.as_dict(),
+        }
+        markers[run.index] = store.record(run.folder, config_sha, run.input_sha, marker)
+        fault_point(f"after:segment-{index}/unit-{run.index}")
+
+    def _reader_for(self, units, markers):
+        """Segment 0: a unit's documents, read from its files (or, for --sample, the sample)."""
+        def read(run: "_UnitRun") -> Iterator[dict[str, list]]:
+            earlier = sum(markers[u]["tally"]["funnel"]["input_documents"] if markers[u] else self._read_counts[u] for u in range(run.index))
+            run.input_sha = self._unit_input_sha(run.files, earlier) or "sample"
+            remaining = None if self.limit is None else max(self.limit - earlier, 0)
+            # Bytes done before this unit's: the units before it, and the reused ones after it (counted from the start).
+            base = sum(f.size for u, (_, files) in enumerate(units) if u < run.index or markers[u] is not None for f in files)
+            reader = None if self.sample else DocumentReader(self.config.input, run.files, self.config.executor.batch_size, remaining)
+            for batch in iter(self._sampled) if self.sample else reader.batches():
+                self._count_input(batch, run)
+                if batch.columns["text"]:
+                    self._positions.append(base + (reader.bytes_read() if reader else 0))
+                    yield batch.columns
+            if reader is not None:
+                run.tally.sources = reader.sources
+                run.tally.empty_files = list(reader.empty_files)
+            self._read_counts[run.index] = run.tally.funnel.input_documents
+
+        return read
+
+    def _filter_for(self, units, markers, decisions, offsets, stage: GlobalStage, store: UnitStore, segment: int):
+        """Later segments: a unit's rows of the segment before, as the global stage decided."""
+        def survivors(run: "_UnitRun") -> Iterator[dict[str, list]]:
+            marker = markers[run.index]
+            run.input_sha = sha256_json({"rows": marker["rows_sha256"], "decisions": decisions_sha(decisions[offsets[run.index] : offsets[run.index + 1]])})
+            folder = store.unit_dir(segment, units[run.index][0])
+            paths = [folder / r["path"] for r in marker["rows"]]
+            carried = [name for name in pq.ParquetFile(paths[0]).schema_arrow.names if name not in stage.key_columns()] if paths else []
+            yield from self._filter(paths, carried, decisions[offsets[run.index] : offsets[run.index + 1]], stage, run)
+
+        return survivors
+
+    def _decide(self, stage: GlobalStage, index: int, units, markers: list[dict], staging, store: UnitStore, config_sha: str) -> list:
+        """The global decision on keys only; recorded as a unit of its own (decisions, counters, artifacts)."""
+        previous = [[p.name, sha256_file(p / "MANIFEST.json")] for p in staging.previous_versions if (p / "MANIFEST.json").is_file()]
+        input_sha = sha256_json({"rows": [m["rows_sha256"] for m in markers], "previous_versions": previous})
+        folder = store.decision_dir(index)
+        record = store.load(folder, config_sha, input_sha)
+        self.reuse.append((f"{stage.type} decision", int(record is not None), 1))
+        rows = sum(m["rows_count"] for m in markers)
+        if record is not None:
+            log.info("%s: the decision on %s documents recorded by an earlier run is reused", stage.type, f"{rows:,}")
+            decisions = read_decisions(folder / "decisions.parquet", Drop, Edit)
+        else:
+            started = time.perf_counter()
+            store.start(folder)
+            paths = [store.unit_dir(index, key) / r["path"] for (key, _), m in zip(units, markers) for r in m["rows"]]
+            context = GlobalContext(staging.previous_versions, folder / "artifacts", self.config.executor.workers)
+            with Spinner(f"{stage.type}: deciding on {rows:,} documents", self.progress):
+                # The keys table is handed over, not kept here: the stage may free columns it has copied.
+                decisions = stage.decide(pa.concat_tables([pq.read_table(p, columns=["id", *stage.key_columns()]) for p in paths]), context)
+            if len(decisions) != rows:
+                raise RuntimeError(f"stage {stage.type!r} returned {len(decisions)} decisions for {rows} rows")
+            write_decisions(folder / "decisions.parquet", decisions)
+            record = store.record(folder, config_sha, input_sha, {
+                "stage": stage.type, "counters": dict(context.counters), "seconds": time.perf_counter() - started,
+                "drops": sum(isinstance(d, Drop) for d in decisions)})
+        self.global_seconds[stage.type] = record["seconds"]
+        self.counters.update(record["counters"])
+        self.stage_stats.setdefault(stage.type, StageStats()).documents_out -= record["drops"]
+        self._artifacts.append((stage.type, folder / "artifacts"))
+        return decisions
+
+    def _assemble(self, staging, store: UnitStore, units, done: list[list[dict]], schema: pa.Schema) -> tuple[list[ShardInfo], list[ShardInfo]]:
+        """The shards from the units' recorded tables, in input order: the same bytes however many runs made them."""
+        folders = [[store.unit_dir(index, key) for key, _ in units] for index in range(len(done))]
+        sink = ShardWriter(staging.version_dir / "data", "train", schema, self.config.publish.max_shard_mb * MB, self.config.publish.row_group_mb * MB)
+        for folder, marker in zip(folders[-1], done[-1]):
+            for entry in marker["rows"]:
+                for table in TableLog.replay(folder / entry["path"]):
+                    sink.write(table)
+        shards = sink.close()
+        rejected = ShardWriter(staging.run_dir / "rejected", "rejected", REJECTED_SCHEMA, 256 * MB, 64 * MB)
+        removed = None
+        for segment_folders, markers in zip(folders, done):
+            for folder, marker in zip(segment_folders, markers):
+                if marker["rejected"]:
+                    for table in TableLog.replay(folder / marker["rejected"]["path"]):
+                        rejected.write(table)
+                if marker["removed_lines"]:  # only runs whose stages remove lines get the folder
+                    removed = removed or ShardWriter(self._removed_dir, "removed_lines", REMOVED_LINES_SCHEMA, 256 * MB, 64 * MB)
+                    for table in TableLog.replay(folder / marker["removed_lines"]["path"]):
+                        removed.write(table)
+        rejected_shards = rejected.close()
+        if removed is not None:
+            removed.close()
+        for stage_type, artifacts in self._artifacts:
+            if artifacts.is_dir():
+                link_tree(artifacts, staging.version_dir / stage_type)
+        return shards, rejected_shards
+
+    def _filter(self, paths, carried, decisions, stage, run: "_UnitRun") -> Iterator[dict[str, list]]:
+        """Stream a unit's rows onward: drop, edit or pass each as decided; key columns stay behind."""
+        stats = run.tally.stage_stats.setdefault(stage.type, StageStats())
         offset = 0
         for path in paths:
             for record_batch in pq.ParquetFile(path).iter_batches(batch_size=self.config.executor.batch_size, columns=carried):
@@ -362,9 +532,9 @@ class Build:
                         if after.strip():
                             columns["text"][row] = after
                             stats.characters_out -= len(before) - len(after)
-                            self.counters[f"{stage.type}.documents_edited"] += 1
-                            self.counters[f"{stage.type}.lines_removed"] += len(set(decision.lines))
-                            self.counters[f"{stage.type}.characters_removed"] += len(before) - len(after)
+                            run.tally.counters[f"{stage.type}.documents_edited"] += 1
+                            run.tally.counters[f"{stage.type}.lines_removed"] += len(set(decision.lines))
+                            run.tally.counters[f"{stage.type}.characters_removed"] += len(before) - len(after)
                         else:  # nothing left to keep: the document is dropped, with its whole text recorded
                             decision = Drop(f"{stage.type}.all_lines_removed", decision.detail)
                             stats.documents_out -= 1
@@ -374,7 +544,7 @@ class Build:
                         text = columns["text"][row]
                         stats.characters_out -= len(text)
                         result.reject(columns["id"][row], decision.reason, decision.detail, columns["_source"][row], "dropped", text)
-                self._write_rejected(result.rejected, rejected_writer)
+                self._reject_before(result.rejected, run)
                 yield {name: [values[row] for row in keep] for name, values in columns.items()}
 
     def _segment_progress(self, index: int, segment: list[StageConfig], entering: int | None) -> SegmentProgress:
@@ -392,51 +562,60 @@ class Build:
                      f", a sample of {self.sample:,} documents" if self.sample else f", the first {self.limit:,} documents" if self.limit else "")
         return progress
 
-    def _read(self, rejected_writer: ShardWriter) -> Iterator[dict[str, list]]:
-        batches = iter(self._sampled) if self.sample else self.reader.batches()
-        for batch in batches:
-            self._count_input(batch, rejected_writer)
-            if batch.columns["text"]:
-                self._positions.append(self.reader.bytes_read())
-                yield batch.columns
-
-    def _count_input(self, batch: SourceBatch, rejected_writer: ShardWriter) -> None:
-        self.funnel.input_documents += len(batch.columns["text"]) + len(batch.quarantined)
-        self.funnel.input_characters += batch.input_chars
+    def _count_input(self, batch: SourceBatch, run: "_UnitRun") -> None:
+        run.tally.funnel.input_documents += len(batch.columns["text"]) + len(batch.quarantined)
+        run.tally.funnel.input_characters += batch.input_chars
         if batch.quarantined:
             result = ProcessedBatch({})
             for q in batch.quarantined:
                 result.reject(q.id, q.reason, q.error, q.source, "quarantined", q.text)
-                self.funnel.input_characters += len(q.text or "")
-            self._write_rejected(result.rejected, rejected_writer)
+                run.tally.funnel.input_characters += len(q.text or "")
+            self._reject_before(result.rejected, run)
 
-    def _absorb(self, result: ProcessedBatch, rejected_writer: ShardWriter) -> None:
-        self.counters.update(result.counters)
+    def _absorb(self, result: ProcessedBatch, run: "_UnitRun") -> None:
+        run.tally.counters.update(result.counters)
         for name, stats in result.stage_stats.items():
-            self.stage_stats.setdefault(name, StageStats()).add(stats)
-        self._write_rejected(result.rejected, rejected_writer)
+            run.tally.stage_stats.setdefault(name, StageStats()).add(stats)
+        if result.rejected["id"]:
+            run.tally.funnel.add_rejected(result.rejected)
+            run.rejected.append(pa.table(result.rejected, schema=REJECTED_SCHEMA))
         if result.removed_lines["id"]:
-            if self._removed_writer is None:  # only runs whose stages remove lines get the folder
-                self._removed_writer = ShardWriter(self._removed_dir, "removed_lines", REMOVED_LINES_SCHEMA, 256 * MB, 64 * MB)
-            self._removed_writer.write(pa.table(result.removed_lines, schema=REMOVED_LINES_SCHEMA))
+            run.removed.append(pa.table(result.removed_lines, schema=REMOVED_LINES_SCHEMA))
 
-    def _write_rejected(self, rejected: dict[str, list], rejected_writer: ShardWriter) -> None:
+    def _reject_before(self, rejected: dict[str, list], run: "_UnitRun") -> None:
+        """Rows a unit rejects before its next batch reaches the stages: written just ahead of that batch's results."""
         if rejected["id"]:
-            self.funnel.add_rejected(rejected)
-            rejected_writer.write(pa.table(rejected, schema=REJECTED_SCHEMA))
+            run.tally.funnel.add_rejected(rejected)
+            run.before.append(pa.table(rejected, schema=REJECTED_SCHEMA))
+
+    def _merge(self, tally: "Tally") -> None:
+        """Add a unit's counts to the run's, in input order."""
+        self.funnel.merge(tally.funnel)
+        self.counters.update(tally.counters)
+        for name, stats in tally.stage_stats.items():
+            self.stage_stats.setdefault(name, StageStats()).add(stats)
+        if tally.sources is not None:
+            self.sources = self.sources or SourceStats()
+            add_source_stats(self.sources, tally.sources)
+        self.empty_files.extend(tally.empty_files)
 
     def _base_schema(self) -> pa.Schema:
         return pa.schema([(name, pa.string()) for name in self.reader.column_names()])
 
     def _fingerprints(self) -> list[dict]:
-        return [{"path": f.name, "bytes": f.size, "sha256": fingerprint(f)} for f in self.files]
+        return [{"path": f.name, "bytes": f.size, "sha256": self._file_sha256(f)} for f in self.files]
+
+    def _file_sha256(self, file: InputFile) -> str:
+        if file.path not in self._file_sha:
+            self._file_sha[file.path] = fingerprint(file)
+        return self._file_sha[file.path]
 
     def _report(self, seconds: float) -> dict:
         report = self.funnel.as_dict()
         report["input"]["files"] = len(self.files)
-        report["empty_files"] = self.reader.empty_files
+        report["empty_files"] = self.empty_files
         if self.reader.sources is not None:
-            report["sources"] = self.reader.sources.as_dict()
+            report["sources"] = (self.sources or SourceStats()).as_dict()
         report["counters"] = dict(sorted(self.counters.items()))
         report["stages"] = [
             {

@@ -106,8 +106,9 @@ def test_sigterm_stops_like_ctrl_c(tmp_path, long_corpus):
     process.send_signal(signal.SIGTERM)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
-    assert err.strip() == "interrupted: nothing was published"
-    assert entries(tmp_path / "out" / "test-set") == []
+    assert err.strip() == ("interrupted: nothing was published; the finished work is kept: re-run the same command to resume, "
+                           "or add --fresh to start over")
+    assert entries(tmp_path / "out" / "test-set") == [".staging"]  # kept for the resume, the lock released
     assert left_behind(token) == []
 
 

@@ -11,7 +11,8 @@ from typing import Any
 # The commit a release is being made in: its sha is not known while its files are written.
 THIS_COMMIT = "this commit"
 # Keys whose change says nothing about the data: where it was written, and the version itself.
-_IGNORED_CONFIG_KEYS = {"version", "publish.root", "publish.target", "publish.repo_id", "publish.private"}
+_IGNORED_CONFIG_KEYS = {"version", "publish.root", "publish.target", "publish.repo_id", "publish.private",
+                        "executor.unit_mb"}  # how work is split for resume: never the rows
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:

@@ -3,8 +3,11 @@
 One build at a time per dataset folder: a lock (`.lock`, held with flock, so it is released
 by the kernel whatever way its holder dies, and holding the holder's pid and host for the
 message) makes a second build fail at once instead of publishing a version that never saw
-the first one. Holding the lock, a build removes the staging folders of builds that died and
-brings the root card up to date with the versions on disk.
+the first one. Holding the lock, a build brings the root card up to date with the versions on
+disk and takes up its staging folder, `.staging-vX.Y.Z`: one name per version, so a build that
+was killed or interrupted is resumed by the next build of that version (its `work/` folder
+holds the finished units; see builder/checkpoint.py). Staging folders of other versions, and
+the random-suffixed ones of older builders, are removed, and the removal is reported.
 
 Publishing is one commit: everything, root card and CHANGELOG included, is written into the
 staging folder first; then renames alone put it in place, with SIGINT and SIGTERM held back
@@ -15,7 +18,9 @@ from __future__ import annotations
 import errno
 import fcntl
 import json
+import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -42,6 +47,8 @@ from builder.publish.versions import published_versions, version_key
 
 LOCK_FILE = ".lock"
 STAGING_PREFIX = ".staging-"
+RESUMABLE_STAGING = re.compile(r"^\.staging-v\d+\.\d+\.\d+$")
+log = logging.getLogger("builder")
 DEFERRED_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
@@ -63,6 +70,7 @@ class Staging:
     run_dir: Path
     work_dir: Path
     previous_versions: list[Path]
+    resumed: bool = False  # an interrupted build of this version left work to resume
 
 
 class LocalRelease:
@@ -70,6 +78,7 @@ class LocalRelease:
         self.dataset_dir = root / name
         self.version = version
         self.committed = False  # the version folder is in place: from here on, say it was published
+        self.kept_staging: Path | None = None  # interrupted: the staging folder left for the next run to resume
 
     @property
     def version_dir(self) -> Path:
@@ -88,20 +97,49 @@ class LocalRelease:
             )
 
     @contextmanager
-    def staging(self) -> Iterator[Staging]:
-        """A hidden folder beside the versions; removed on any failure, so no partial version is ever visible."""
+    def staging(self, resumable: bool = True, fresh: bool = False) -> Iterator[Staging]:
+        """A hidden folder beside the versions, never a visible partial version.
+
+        Removed after publishing and on any failure, except an interrupt (Ctrl-C, SIGTERM) of a
+        resumable build, which keeps it, finished units and all, for the same command to resume
+        (a `kill -9` keeps it too, having no say). `fresh` clears what an earlier run left.
+        """
         self.dataset_dir.mkdir(parents=True, exist_ok=True)
         with self._locked():
             self.check_new()  # another build may have published it while this one waited to start
-            self._remove_dead_stagings()
+            if resumable:
+                root = self.dataset_dir / f"{STAGING_PREFIX}v{self.version}"
+                self._remove_dead_stagings(keep=root.name)
+                if fresh and root.exists():
+                    log.info("--fresh: removing what an earlier build of v%s left in %s", self.version, root)
+                    shutil.rmtree(root)
+                resumed = root.is_dir()
+                if resumed:  # only the finished units are kept: the rest is made again from them
+                    for child in root.iterdir():
+                        if child.name != "work":
+                            shutil.rmtree(child) if child.is_dir() else child.unlink()
+                root.mkdir(exist_ok=True)
+            else:
+                self._remove_dead_stagings(keep=None)
+                root = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{self.version}-", dir=self.dataset_dir))
+                resumed = False
             self._repair_root()
-            root = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}v{self.version}-", dir=self.dataset_dir))
-            staging = Staging(root, root / "version", root / "run", root / "work", published_versions(self.dataset_dir))
+            staging = Staging(root, root / "version", root / "run", root / "work", published_versions(self.dataset_dir), resumed)
             try:
-                for folder in (staging.version_dir, staging.run_dir, staging.work_dir):
+                for folder in (staging.version_dir, staging.run_dir):
                     folder.mkdir()
+                staging.work_dir.mkdir(exist_ok=True)
                 yield staging
-            finally:
+            except KeyboardInterrupt:
+                if resumable and not self.committed:
+                    self.kept_staging = root
+                else:
+                    shutil.rmtree(root, ignore_errors=True)
+                raise
+            except BaseException:
+                shutil.rmtree(root, ignore_errors=True)
+                raise
+            else:
                 shutil.rmtree(root, ignore_errors=True)
 
     @contextmanager
@@ -143,11 +181,27 @@ class LocalRelease:
         if not card.is_file() or card.stat().st_mtime < (versions[-1] / "MANIFEST.json").stat().st_mtime:
             write_root(self.dataset_dir)
 
-    def _remove_dead_stagings(self) -> None:
-        """Staging folders left by builds that were killed: with the lock held, no live build owns one."""
-        for folder in self.dataset_dir.iterdir():
-            if folder.name.startswith(STAGING_PREFIX) and folder.is_dir():
-                shutil.rmtree(folder, ignore_errors=True)
+    def _remove_dead_stagings(self, keep: str | None) -> None:
+        """Staging folders this build cannot resume: with the lock held, no live build owns one.
+
+        A build removes every other one (a resumable staging of another version is reported, as
+        is an older builder's random-suffixed one); a `--sample` run (keep None) leaves the
+        resumable ones of versions alone and removes only scratch folders.
+        """
+        for folder in sorted(self.dataset_dir.iterdir()):
+            if not folder.name.startswith(STAGING_PREFIX) or not folder.is_dir() or folder.name == keep:
+                continue
+            resumable = RESUMABLE_STAGING.match(folder.name) is not None
+            if keep is None and resumable:
+                continue
+            if resumable and (self.dataset_dir / folder.name[len(STAGING_PREFIX):]).is_dir():
+                log.info("removed %s: left by a build killed after it published %s", folder, folder.name[len(STAGING_PREFIX):])
+            elif resumable:
+                log.warning("removed %s: work of an interrupted build of %s, not the version this build makes (v%s)",
+                            folder, folder.name[len(STAGING_PREFIX):], self.version)
+            elif not folder.name.startswith(f"{STAGING_PREFIX}sample-"):
+                log.warning("removed %s: the staging folder of a build that died, from an older builder (not resumable)", folder)
+            shutil.rmtree(folder, ignore_errors=True)
 
     def publish(self, staging: Staging, config, report: dict, shards, rejected_shards, inputs: list[dict],
                 limit: int | None, auto_version: dict | None) -> None:

@@ -50,8 +50,8 @@ class Release:
         if self.hub:
             self.hub.check_new(self.local.version)
 
-    def staging(self):
-        return self.local.staging()
+    def staging(self, fresh: bool = False):
+        return self.local.staging(fresh=fresh)
 
     def publish(self, staging: Staging, report: dict, shards, rejected_shards, inputs: list[dict], limit: int | None) -> None:
         auto_version = self._settle_auto_version(shards) if self.auto else None
