@@ -24,7 +24,7 @@ from typing import Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 from builder.config import BuilderConfig, StageConfig
-from builder.engines import ENGINES
+from builder.engines import make_engine
 from builder.faults import fault_point
 from builder.io.readers import DocumentReader, InputFile, SourceBatch, expand_inputs, fingerprint
 from builder.io.sample import sample_batches
@@ -188,7 +188,7 @@ class Build:
         self._removed_dir: Path | None = None
         self.files: list[InputFile] = expand_inputs(config.input)
         self.reader = DocumentReader(config.input, self.files, config.executor.batch_size, limit)
-        self.engine = ENGINES[config.executor.type](config.executor.workers)
+        self.engine = make_engine(config.executor)
         self.funnel = Funnel()
         self.counters: Counter = Counter()
         self.stage_stats: dict[str, StageStats] = {}
@@ -290,7 +290,10 @@ class Build:
             else:
                 schema = _extend_schema(columns_so_far, global_stage.key_columns())
                 sink = ShardWriter(staging.work_dir / f"segment-{index}", "rows", schema, 1 << 62, self.config.publish.row_group_mb * MB)
-            processed = self.engine.map(SegmentTask(segment), source) if segment else (ProcessedBatch(c) for c in source)
+            if index == 0 and segment and self._engine_reads():
+                processed = self.engine.read_map(SegmentTask(segment), self.reader, lambda batch: self._count_input(batch, rejected_writer))
+            else:
+                processed = self.engine.map(SegmentTask(segment), source) if segment else (ProcessedBatch(c) for c in source)
             progress = self._segment_progress(index, segment, entering)
             bar = SegmentBar(progress, self.progress)
             batches = 0
@@ -390,6 +393,10 @@ class Build:
             log.info("reading %d input file%s (%s MB)%s", len(self.files), "" if len(self.files) == 1 else "s", f"{size / 1e6:,.1f}",
                      f", a sample of {self.sample:,} documents" if self.sample else f", the first {self.limit:,} documents" if self.limit else "")
         return progress
+
+    def _engine_reads(self) -> bool:
+        """Whether the engine reads the input itself (Ray: a task per input unit); a sample or a limit is read here."""
+        return getattr(self.engine, "reads_input", False) and not self.sample and self.limit is None
 
     def _read(self, rejected_writer: ShardWriter) -> Iterator[dict[str, list]]:
         batches = iter(self._sampled) if self.sample else self.reader.batches()

@@ -67,6 +67,13 @@ class SourceStats:
         if host:
             self.domains[host] += 1
 
+    def merge(self, other: "SourceStats") -> None:
+        """Add the statistics of input read elsewhere (a unit read by another process)."""
+        self.records += other.records
+        self.extracted += other.extracted
+        for name in ("skipped", "quarantined", "charset_sources", "declarations_not_believed", "domains"):
+            getattr(self, name).update(getattr(other, name))
+
     def as_dict(self) -> dict:
         return {
             "records": self.records,

@@ -31,6 +31,7 @@ EXTENSIONS = {
     "html": (".html", ".htm"),
 }
 PAGE_FORMATS = ("warc", "html")  # crawled pages: charset from the source, text extracted while reading
+ONE_DOCUMENT_PER_FILE = ("text", "html")
 BATCH_MAX_CHARS = 16_000_000
 LONE_SURROGATE_RE = re.compile("[\ud800-\udfff]")  # JSON escapes can smuggle these in
 SURROGATE_ESCAPE_RE = re.compile(rb"\\u[dD][89a-fA-F]")  # cheap pre-check on the raw line
@@ -163,13 +164,46 @@ class DocumentReader:
             names.append("encoding")
         return names + ["_source"]
 
+    def read_units(self) -> list[list[InputFile]]:
+        """The input split into units that are read on their own: a batch never spans two units.
+
+        One file is a unit, except for formats where a file is one document (`text`, `html`):
+        there `batch_size` files make a unit. Because a unit's batches depend on that unit
+        alone, a distributed engine reads the units in parallel and gets the very batches
+        (hence the very bytes) that reading them one after another here gives.
+        """
+        if self.config.format in ONE_DOCUMENT_PER_FILE:
+            files = [InputFile(Path(os.path.abspath(f.path)), f.name, f.size) for f in self.files]  # another node's cwd may differ
+            return [files[i : i + self.batch_size] for i in range(0, len(files), self.batch_size)]
+        return [[InputFile(Path(os.path.abspath(f.path)), f.name, f.size)] for f in self.files]
+
+    def for_unit(self) -> "DocumentReader":
+        """A reader of the same input with nothing read yet, to read one unit elsewhere (another process or node)."""
+        return DocumentReader(self.config, [], self.batch_size)
+
+    def absorb(self, other: "DocumentReader") -> None:
+        """Add what `other` (a `for_unit` reader, after its unit) found: empty files, crawl statistics, bytes read."""
+        self.empty_files.extend(other.empty_files)
+        self.bytes_done += other.bytes_done
+        if self.sources is not None and other.sources is not None:
+            self.sources.merge(other.sources)
+
     def batches(self) -> Iterator[SourceBatch]:
+        left = self.limit
+        for unit in self.read_units():
+            for batch in self.read_unit(unit, left):
+                if left is not None:
+                    left -= len(batch.columns["text"]) + len(batch.quarantined)
+                yield batch
+
+    def read_unit(self, files: list[InputFile], limit: int | None = None) -> Iterator[SourceBatch]:
+        """The batches of one unit (see `read_units`), at most `limit` documents."""
         batch = self._new_batch()
         count = 0
-        for file in self.files:
+        for file in files:
             before = count
             for item in self._read_file(file):
-                if self.limit is not None and count >= self.limit:
+                if limit is not None and count >= limit:
                     break
                 count += 1
                 if isinstance(item, Quarantined):
@@ -183,7 +217,7 @@ class DocumentReader:
                     batch = self._new_batch()
             self._file_position = None
             self.bytes_done += file.size
-            if count == before and (self.limit is None or count < self.limit):
+            if count == before and (limit is None or count < limit):
                 self.empty_files.append(file.name)
         if batch.columns["text"] or batch.quarantined:
             yield batch
