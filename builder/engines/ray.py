@@ -89,11 +89,13 @@ class RayEngine:
         context = ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True  # input order out, whatever finishes first
         context.enable_progress_bars = False  # the runner draws its own bar
+        context.target_max_block_size = 1  # a block per batch, so batches spread over the actors, not a file's to one
+        logging.getLogger("ray.data").setLevel(logging.WARNING)
         rows = [{"unit": index, "payload": pickle.dumps((reader.for_unit(), files))} for index, files in enumerate(units)]
         dataset = ray.data.from_items(rows, override_num_blocks=len(rows))
         # The actors hold one CPU each, every CPU there is: read tasks ask for none, or they would
         # wait forever for one; at most one per actor runs at a time, so reading keeps just ahead.
-        dataset = dataset.flat_map(_read_unit, num_cpus=0, concurrency=self.workers)
+        dataset = dataset.flat_map(_read_unit, num_cpus=0, compute=ray.data.TaskPoolStrategy(size=self.workers))
         dataset = dataset.map_batches(
             _SegmentActor, fn_constructor_args=(factory,), batch_size=1, batch_format="numpy",
             compute=ray.data.ActorPoolStrategy(size=self.workers), num_cpus=1,
