@@ -111,6 +111,7 @@ class RayEngine:
                     yield second
         except Exception as err:
             raise _user_error(err) from None
+        log.debug("Ray Data: %s", dataset.stats())
 
     # -- later segments: the runner's batches, in order, through an actor pool ---------------
     def map(self, factory: Callable[[], Callable[[Any], Any]], items: Iterable[Any]) -> Iterator[Any]:
