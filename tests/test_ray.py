@@ -97,6 +97,10 @@ def test_several_files_with_quarantined_lines_give_the_local_rejected_rows(tmp_p
     assert counts(local.report) == counts(on_ray.report) and add_up(on_ray.report)
     assert on_ray.report["quarantined"]["input.invalid_json"]["documents"] == 3
     assert on_ray.report["dropped"]["dedup.exact"]["documents"] > 0
+    # --limit reads on the driver (it stops mid-file); the stages still run on Ray.
+    limited_local = Build(load_config(config, {"publish.root": str(tmp_path / "local-limit")}), limit=30).run()
+    limited_ray = Build(load_config(config, {"publish.root": str(tmp_path / "ray-limit"), "executor.type": "ray"}), limit=30).run()
+    assert outputs(limited_local) == outputs(limited_ray) and limited_ray.report["input"]["documents"] == 30
 
 
 def test_an_unreadable_input_is_a_user_error_naming_the_file(tmp_path):

@@ -19,6 +19,11 @@ sends back a placeholder per document). A worker process that dies is retried by
 read task or a batch is simply run again, and because every task is a pure function of its
 unit or batch, the output does not change.
 
+The global stages' decisions are still made on the driver, as with the local engine: the
+driver holds every document's keys while a global stage decides (about 1.1 KB a document for
+`dedup` with 512-slot signatures, about 60 bytes a counted line for `line_frequency`), and
+the rows pass through it to be written. Deciding by shuffles on the cluster is what is left.
+
 Nothing here knows a stage or a language: the runner hands in a picklable task factory and
 a reader with `read_units`, `for_unit`, `read_unit` and `absorb`.
 """
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import warnings
 from collections import deque
 from typing import Any, Callable, Iterable, Iterator
 
@@ -51,13 +57,23 @@ class RayEngine:
 
     def __init__(self, executor):
         self.ray = _import_ray()
+        self.executor = executor
         self.started_here = False
-        if not self.ray.is_initialized():
-            self._connect(executor.address, executor.num_cpus)
-        cluster_cpus = int(self.ray.cluster_resources().get("CPU", 1))
-        self.workers = max(1, min(executor.num_cpus or cluster_cpus, cluster_cpus))
-        if executor.num_cpus and executor.num_cpus > cluster_cpus:
-            log.warning("executor.num_cpus is %d but the Ray cluster has %d CPUs: using %d", executor.num_cpus, cluster_cpus, cluster_cpus)
+        self._workers: int | None = None
+
+    @property
+    def workers(self) -> int:
+        """Stage actors: `num_cpus`, or every CPU of the cluster. Joins or starts Ray on first use,
+        so a dry run, which maps nothing, never starts it."""
+        if self._workers is None:
+            if not self.ray.is_initialized():
+                self._connect(self.executor.address, self.executor.num_cpus)
+            cluster_cpus = int(self.ray.cluster_resources().get("CPU", 1))
+            wanted = self.executor.num_cpus or cluster_cpus
+            if wanted > cluster_cpus:
+                log.warning("executor.num_cpus is %d but the Ray cluster has %d CPUs: using %d", wanted, cluster_cpus, cluster_cpus)
+            self._workers = max(1, min(wanted, cluster_cpus))
+        return self._workers
 
     def _connect(self, address: str | None, num_cpus: int | None) -> None:
         options: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING, "log_to_driver": False}
@@ -82,7 +98,7 @@ class RayEngine:
         placeholders: only its counts and quarantined records travel back). What reading a
         unit found besides its batches (empty files, crawl statistics) is added to `reader`.
         """
-        ray = self.ray
+        ray, workers = self.ray, self.workers
         units = reader.read_units()
         if not units:
             return
@@ -91,14 +107,19 @@ class RayEngine:
         context.enable_progress_bars = False  # the runner draws its own bar
         context.target_max_block_size = 1  # a block per batch, so batches spread over the actors, not a file's to one
         logging.getLogger("ray.data").setLevel(logging.WARNING)
+        # A run with fewer units or batches than actors is fine; Ray Data would warn about it each time.
+        warnings.filterwarnings("ignore", message=r"The (maximum|minimum) number of concurrent", category=UserWarning)
         rows = [{"unit": index, "payload": pickle.dumps((reader.for_unit(), files))} for index, files in enumerate(units)]
         dataset = ray.data.from_items(rows, override_num_blocks=len(rows))
         # The actors hold one CPU each, every CPU there is: read tasks ask for none, or they would
         # wait forever for one; at most one per actor runs at a time, so reading keeps just ahead.
-        dataset = dataset.flat_map(_read_unit, num_cpus=0, compute=ray.data.TaskPoolStrategy(size=self.workers))
+        dataset = dataset.flat_map(_read_unit, num_cpus=0, compute=ray.data.TaskPoolStrategy(size=workers))
+        # The factory rides on the class, not as a constructor argument: Ray keeps those in the object
+        # store, where a restarted actor might not find them (and says so on every build).
+        actor = type("_SegmentActor", (_SegmentActor,), {"factory": factory})
         dataset = dataset.map_batches(
-            _SegmentActor, fn_constructor_args=(factory,), batch_size=1, batch_format="numpy",
-            compute=ray.data.ActorPoolStrategy(size=self.workers), num_cpus=1,
+            actor, batch_size=1, batch_format="numpy",
+            compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=1,
         )
         try:
             for row in dataset.iter_rows():
@@ -115,9 +136,9 @@ class RayEngine:
 
     # -- later segments: the runner's batches, in order, through an actor pool ---------------
     def map(self, factory: Callable[[], Callable[[Any], Any]], items: Iterable[Any]) -> Iterator[Any]:
-        ray = self.ray
+        ray, workers = self.ray, self.workers
         worker = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=-1)(_TaskActor)
-        actors = [worker.remote(factory) for _ in range(self.workers)]
+        actors = [worker.remote(factory) for _ in range(workers)]
         pending: deque = deque()
         try:
             for index, item in enumerate(items):
@@ -150,8 +171,10 @@ def _read_unit(row: dict) -> Iterator[dict]:
 class _SegmentActor:
     """One per actor of the pool: the stages are built once, then run on every batch it is given."""
 
-    def __init__(self, factory: Callable[[], Callable[[Any], Any]]):
-        self.task = factory()
+    factory: Callable[[], Callable[[Any], Any]]  # set on a subclass per segment
+
+    def __init__(self):
+        self.task = type(self).factory()
 
     def __call__(self, rows: dict) -> dict:
         out = []
