@@ -52,7 +52,7 @@ def test_two_nodes_and_a_killed_worker_give_the_local_bytes(tmp_path, monkeypatc
         cluster.wait_for_nodes()
         monkeypatch.setenv("RAY_ADDRESS", cluster.address)
         build = Build(load_config(config, {**settings, "executor.type": "ray", "executor.address": "auto", "publish.root": str(tmp_path / "ray")}))
-        assert len(ray.nodes()) == 2 and build.engine.workers == 2
+        assert build.engine.workers == 2 and len(ray.nodes()) == 2  # joins the cluster (address: auto)
         outcome: dict = {}
         runner = threading.Thread(target=lambda: outcome.update(result=build.run()), daemon=True)
         runner.start()
