@@ -111,3 +111,21 @@ def test_an_unreadable_input_is_a_user_error_naming_the_file(tmp_path):
     with pytest.raises(InputError, match="broken.jsonl.gz"):
         build(write_config(tmp_path / "c.yaml", [broken]), "ray", tmp_path / "out")
     assert not any(p for p in (tmp_path / "out" / "test-set").iterdir() if not p.name.startswith("."))
+
+
+def test_crawl_formats_read_per_unit_give_the_local_bytes_and_source_counts(tmp_path):
+    from test_warc_html import SIMPLIFIED, TRADITIONAL, mixed_crawl, warc_file
+
+    crawls = [warc_file(tmp_path / "in" / f"crawl-{i}.warc.gz", mixed_crawl()) for i in range(2)]
+    site = tmp_path / "site"
+    site.mkdir()
+    for i in range(6):  # two read units of four and two pages (batch_size 4)
+        page = (SIMPLIFIED if i % 2 else TRADITIONAL).replace("公园", f"公园{i}").replace("圖書館", f"圖書館{i}")
+        (site / f"p{i}.html").write_bytes(page.replace("<head>", f'<head><link rel="canonical" href="https://s{i % 3}.example.cn/{i}">').encode())
+    for inputs, fmt in ((crawls, "warc"), ([site], "html")):
+        config = write_config(tmp_path / f"{fmt}.yaml", inputs, stages="  - type: normalize\n  - type: dedup\n", fmt=fmt)
+        local = build(config, "local", tmp_path / f"local-{fmt}")
+        on_ray = build(config, "ray", tmp_path / f"ray-{fmt}")
+        assert outputs(local) == outputs(on_ray)
+        assert on_ray.report["sources"] == local.report["sources"] and on_ray.report["sources"]["extracted"] >= 6
+        assert counts(local.report) == counts(on_ray.report) and add_up(on_ray.report)
