@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import logging
 import pickle
+import signal
+import threading
 import warnings
 from collections import deque
 from typing import Any, Callable, Iterable, Iterator
@@ -77,6 +79,9 @@ class RayEngine:
 
     def _connect(self, address: str | None, num_cpus: int | None) -> None:
         options: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING, "log_to_driver": False}
+        # ray.init sets its own SIGTERM handler (exit at once); the build's own one says "interrupted" and cleans up.
+        in_main = threading.current_thread() is threading.main_thread()
+        previous = signal.getsignal(signal.SIGTERM) if in_main else None
         try:
             if address is None:  # a private Ray for this run, on this machine
                 self.ray.init(address="local", num_cpus=num_cpus, **options)
@@ -86,6 +91,8 @@ class RayEngine:
             where = "the cluster RAY_ADDRESS or `ray start --head` names" if address == "auto" else repr(address)
             raise ConfigError(f"executor.address: cannot join the Ray cluster at {where} ({err}); start one with "
                               "`ray start --head`, or set executor.address: null to start one for this run") from None
+        if in_main and previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         self.started_here = True
         log.info("started Ray (%s)", "a local instance" if address is None else f"joined {address}")
 
@@ -121,8 +128,9 @@ class RayEngine:
             actor, batch_size=1, batch_format="numpy",
             compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=1,
         )
+        rows_out = iter(dataset.iter_rows())
         try:
-            for row in dataset.iter_rows():
+            for row in rows_out:
                 kind, first, second = pickle.loads(row["payload"])
                 if kind == "unit":
                     reader.absorb(first)
@@ -130,8 +138,14 @@ class RayEngine:
                 on_input(first)
                 if second is not None:
                     yield second
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: stop the pipeline, and a Ray started for this run
+            _close(rows_out)
+            self.close()
+            raise
         except Exception as err:
             raise _user_error(err) from None
+        finally:
+            _close(rows_out)
         log.debug("Ray Data: %s", dataset.stats())
 
     # -- later segments: the runner's batches, in order, through an actor pool ---------------
@@ -147,17 +161,27 @@ class RayEngine:
                     yield ray.get(pending.popleft())
             while pending:
                 yield ray.get(pending.popleft())
+        except KeyboardInterrupt:
+            self.close()
+            raise
         except Exception as err:
             raise _user_error(err) from None
         finally:
-            for actor in actors:
-                ray.kill(actor)
+            if ray.is_initialized():
+                for actor in actors:
+                    ray.kill(actor)
 
     def close(self) -> None:
         """End the Ray this engine started (a cluster it joined is left running)."""
         if self.started_here and self.ray.is_initialized():
             self.ray.shutdown()
             self.started_here = False
+
+
+def _close(iterator) -> None:
+    close = getattr(iterator, "close", None)
+    if close is not None:
+        close()
 
 
 def _read_unit(row: dict) -> Iterator[dict]:
