@@ -121,8 +121,8 @@ class RayEngine:
         # The actors hold one CPU each, every CPU there is: read tasks ask for none, or they would
         # wait forever for one; at most one per actor runs at a time, so reading keeps just ahead.
         dataset = dataset.flat_map(_read_unit, num_cpus=0, compute=ray.data.TaskPoolStrategy(size=workers))
-        # The factory rides on the class, not as a constructor argument: Ray keeps those in the object
-        # store, where a restarted actor might not find them (and says so on every build).
+        # The factory rides on the class, not as a constructor argument, so an actor Ray restarts
+        # after its process died builds the same stages from the class alone.
         actor = type("_SegmentActor", (_SegmentActor,), {"factory": factory})
         dataset = dataset.map_batches(
             actor, batch_size=1, batch_format="numpy",
