@@ -64,11 +64,16 @@ class PublishConfig(Model):
 
 
 class ExecutorConfig(Model):
-    type: Literal["local"] = "local"
-    workers: int = Field(1, ge=1, description="1 runs in-process; N uses N worker processes.")
+    type: Literal["local", "ray"] = Field("local", description="`local`: this machine; `ray`: a Ray cluster (`pip install '.[ray]'`).")
+    workers: int = Field(1, ge=1, description="`local`: 1 runs in-process; N uses N worker processes.")
     batch_size: int = Field(500, ge=1, description="Documents per batch handed to the stages.")
     unit_mb: int = Field(64, ge=0, description="Input files are grouped into resume units of about this many MB (a larger "
                          "file is a unit of its own; 0: one file per unit); an interrupted build re-run skips finished units.")
+    address: str | None = Field(
+        None, description="`ray`: the cluster to join (`auto`: the one `ray start` or RAY_ADDRESS names); null joins a running "
+        "local cluster if there is one, else starts one for this run.",
+    )
+    num_cpus: int | None = Field(None, ge=1, description="`ray`: CPUs (stage workers) to use; null: every CPU of the cluster.")
 
 
 class StageConfig(Model):

@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 from builder.config import BuilderConfig, StageConfig
 from builder.checkpoint import (TableLog, UnitStore, decisions_sha, group_units, link_tree, read_decisions, segment_config_sha,
                                 sha256_json, unit_key, write_decisions)
-from builder.engines import ENGINES
+from builder.engines import make_engine
 from builder.faults import fault_point
 from builder.io.pages import SourceStats
 from builder.io.readers import DocumentReader, InputFile, SourceBatch, expand_inputs, fingerprint
@@ -183,7 +183,7 @@ class Build:
         self.reuse: list[tuple] = []  # (segment index or decision, units reused, units)
         self.files: list[InputFile] = expand_inputs(config.input)
         self.reader = DocumentReader(config.input, self.files, config.executor.batch_size, limit)
-        self.engine = ENGINES[config.executor.type](config.executor.workers)
+        self.engine = make_engine(config.executor)
         self.funnel = Funnel()
         self.counters: Counter = Counter()
         self.stage_stats: dict[str, StageStats] = {}

@@ -5,3 +5,12 @@ They know nothing of Chinese or of stages: the runner gives them a picklable tas
 from builder.engines.local import LocalEngine
 
 ENGINES = {"local": LocalEngine}
+
+
+def make_engine(executor):
+    """The engine `executor` (an ExecutorConfig) asks for; Ray is imported only when asked for."""
+    if executor.type == "ray":
+        from builder.engines.ray import RayEngine
+
+        return RayEngine(executor)
+    return ENGINES[executor.type](executor.workers)

@@ -31,7 +31,8 @@ def _flatten_config(config: dict) -> dict[str, Any]:
     flat["stages"] = [s["type"] for s in stages]
     for stage in stages:
         flat.update(_flatten({k: v for k, v in stage.items() if k != "type"}, f"stages.{stage['type']}"))
-    return {k: v for k, v in flat.items() if k not in _IGNORED_CONFIG_KEYS}
+    # The executor decides where rows are made, never which: its keys are not part of the recipe.
+    return {k: v for k, v in flat.items() if k not in _IGNORED_CONFIG_KEYS and not k.startswith("executor.")}
 
 
 def same_config(before: dict, after: dict) -> bool:

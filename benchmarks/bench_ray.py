@@ -1,0 +1,110 @@
+"""The flagship build on Ray (a local Ray of N CPUs) against the local engine with N workers.
+
+    python benchmarks/bench_ray.py                      # the 20 MB bench x10 (>= 200 MB), in 8 files, 2 CPUs
+    python benchmarks/bench_ray.py --repeat 1 --parts 4 # the 20 MB bench once
+
+Each engine runs in a fresh process on the same files. Ray's start-up (`ray.init`: the
+local cluster's processes) is timed apart from the build; the build's own time includes
+starting the stage actors, which load the stages once each. MB/s counts UTF-8 bytes of input
+text. The script checks that both engines published the same shards (sha256 in MANIFEST.json).
+Peak RSS is the driver's (VmHWM): with Ray the stages run in other processes.
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import DEFAULT_BENCH, REPO, status_mb
+
+
+def split_input(path: Path, times: int, parts: int, folder: Path) -> tuple[list[Path], int, int]:
+    """The input `times` over (new ids), dealt into `parts` files in order; (files, documents, text bytes)."""
+    lines = [line for line in gzip.open(path, "rt", encoding="utf-8") if line.strip()]
+    total = len(lines) * times
+    per_file = -(-total // parts)
+    files, docs, size, handle = [], 0, 0, None
+    for copy in range(times):
+        for line in lines:
+            if docs % per_file == 0:
+                if handle:
+                    handle.close()
+                files.append(folder / f"part-{len(files):03d}.jsonl")
+                handle = open(files[-1], "w", encoding="utf-8")
+            record = json.loads(line)
+            record["id"] = f"{record.get('id')}-{copy}"
+            size += len(record.get("text", "").encode("utf-8"))
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            docs += 1
+    handle.close()
+    return files, docs, size
+
+
+def run_one(engine: str, files: list[str], out: str, cpus: int, config: Path) -> dict:
+    """One build in this process; prints a JSON line of timings."""
+    from builder.config import load_config
+    from builder.runner import Build
+
+    startup = 0.0
+    overrides = {"input.paths": files, "publish.root": out, "executor.type": engine}
+    if engine == "ray":
+        import ray
+
+        started = time.perf_counter()
+        ray.init(num_cpus=cpus, include_dashboard=False, logging_level="WARNING", log_to_driver=False)
+        startup = time.perf_counter() - started
+        overrides["executor.num_cpus"] = cpus
+    else:
+        overrides["executor.workers"] = cpus
+    started = time.perf_counter()
+    result = Build(load_config(config, overrides)).run()
+    seconds = time.perf_counter() - started
+    manifest = json.loads((result.version_dir / "MANIFEST.json").read_text())
+    return {"engine": engine, "startup": startup, "seconds": seconds, "kept": result.report["kept"]["documents"],
+            "shards": [s["sha256"] for s in manifest["shards"]], "peak_rss_mb": status_mb("VmHWM")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("input", type=Path, nargs="?", default=DEFAULT_BENCH)
+    parser.add_argument("--config", type=Path, default=REPO / "configs" / "zh.yaml")
+    parser.add_argument("--repeat", type=int, default=10, help="feed the input N times (new ids): 10 x 20 MB >= 200 MB")
+    parser.add_argument("--parts", type=int, default=8, help="input files: Ray reads one task per file")
+    parser.add_argument("--cpus", type=int, default=2, help="local workers and Ray CPUs")
+    parser.add_argument("--engines", default="local,ray")
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one engine, print JSON
+    parser.add_argument("--files", nargs="*", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_one(args.one, args.files, args.out, args.cpus, args.config)))
+        return
+
+    with tempfile.TemporaryDirectory() as scratch:
+        files, docs, size = split_input(args.input, args.repeat, args.parts, Path(scratch))
+        mb = size / 1e6
+        print(f"input: {args.input.name} x{args.repeat} in {len(files)} files: {docs:,} docs, {mb:,.1f} MB of text; {args.cpus} CPUs")
+        print(f"{'engine':<8}{'start s':>9}{'build s':>9}{'docs/s':>9}{'MB/s':>7}{'driver MB':>11}")
+        results = []
+        for engine in args.engines.split(","):
+            command = [sys.executable, __file__, "--one", engine, "--cpus", str(args.cpus), "--config", str(args.config),
+                       "--out", str(Path(scratch) / f"out-{engine}"), "--files", *map(str, files)]
+            done = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
+            if done.returncode:
+                sys.exit(f"{engine} failed:\n{done.stderr[-3000:]}")
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            results.append(result)
+            s = result["seconds"]
+            print(f"{engine:<8}{result['startup']:>9.1f}{s:>9.1f}{docs / s:>9,.0f}{mb / s:>7.2f}{result['peak_rss_mb']:>11,.0f}")
+        if len(results) > 1:
+            same = all(r["shards"] == results[0]["shards"] for r in results)
+            print(f"same shards from every engine: {'yes' if same else 'NO'}; kept {results[0]['kept']:,} documents")
+
+
+if __name__ == "__main__":
+    main()

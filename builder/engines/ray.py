@@ -1,0 +1,145 @@
+"""The Ray engine: the local engine's work on a Ray cluster, with the same bytes out.
+
+`executor: {type: ray, address: auto|null, num_cpus: N|null}`; `pip install '.[ray]'`.
+
+Every stage segment runs on a pool of Ray actors, one per CPU, each building the segment's
+stages once (their setup is the expensive part). The runner reads the input per resume unit
+with the project's own readers (every format and quarantine rule is the local one) and
+hands the batches over in order; a bounded window of batches is in flight, and results come
+back in input order whatever finished first, so the runner writes them through its own
+ShardWriter: shards, rejected rows and report are the local engine's. An actor whose
+process dies is restarted by Ray and its batch run again; every task is a pure function of
+its batch, so the output does not change.
+
+What crosses the network per batch is the batch and what the runner writes (kept rows,
+rejected rows, counters, stage statistics). The global stages' decisions are made on the
+driver, as with the local engine: the driver holds every document's keys while a global stage
+decides (about 1.1 KB a document for `dedup` with 512-slot signatures, about 60 bytes a
+counted line for `line_frequency`), and the rows pass through it to be written. Reading on
+the cluster (Ray Data read tasks per unit with `map_batches`) and deciding by shuffles are
+what is left.
+
+Nothing here knows a stage or a language: the runner hands in a picklable task factory.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections import deque
+from typing import Any, Callable, Iterable, Iterator
+
+from builder.config import ConfigError
+
+log = logging.getLogger("builder")
+INSTALL_HINT = "pip install 'zh-corpus-builder[ray]' (in a checkout: pip install -e '.[ray]')"
+
+
+def _import_ray():
+    try:
+        import ray
+    except ImportError as err:
+        raise ConfigError(f"executor.type: ray needs Ray, which is not installed ({err}): {INSTALL_HINT}") from None
+    return ray
+
+
+class RayEngine:
+    """Ordered map over a Ray cluster."""
+
+    def __init__(self, executor):
+        self.ray = _import_ray()
+        self.executor = executor
+        self.started_here = False
+        self._workers: int | None = None
+
+    @property
+    def workers(self) -> int:
+        """Stage actors: `num_cpus`, or every CPU of the cluster. Joins or starts Ray on first use,
+        so a dry run, which maps nothing, never starts it."""
+        if self._workers is None:
+            if not self.ray.is_initialized():
+                self._connect(self.executor.address, self.executor.num_cpus)
+            cluster_cpus = int(self.ray.cluster_resources().get("CPU", 1))
+            wanted = self.executor.num_cpus or cluster_cpus
+            if wanted > cluster_cpus:
+                log.warning("executor.num_cpus is %d but the Ray cluster has %d CPUs: using %d", wanted, cluster_cpus, cluster_cpus)
+            self._workers = max(1, min(wanted, cluster_cpus))
+        return self._workers
+
+    def _connect(self, address: str | None, num_cpus: int | None) -> None:
+        options: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING, "log_to_driver": False}
+        # ray.init sets its own SIGTERM handler (exit at once); the build's own one says "interrupted" and cleans up.
+        in_main = threading.current_thread() is threading.main_thread()
+        previous = signal.getsignal(signal.SIGTERM) if in_main else None
+        try:
+            if address is None:  # a private Ray for this run, on this machine
+                self.ray.init(address="local", num_cpus=num_cpus, **options)
+            else:
+                self.ray.init(address=address, **options)
+        except (ConnectionError, RuntimeError, ValueError) as err:
+            where = "the cluster RAY_ADDRESS or `ray start --head` names" if address == "auto" else repr(address)
+            raise ConfigError(f"executor.address: cannot join the Ray cluster at {where} ({err}); start one with "
+                              "`ray start --head`, or set executor.address: null to start one for this run") from None
+        if in_main and previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        self.started_here = True
+        log.info("started Ray (%s)", "a local instance" if address is None else f"joined {address}")
+
+    # -- the runner's batches, in order, through an actor pool --------------------------------
+    def map(self, factory: Callable[[], Callable[[Any], Any]], items: Iterable[Any]) -> Iterator[Any]:
+        ray, workers = self.ray, self.workers
+        worker = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=-1)(_TaskActor)
+        actors = [worker.remote(factory) for _ in range(workers)]
+        pending: deque = deque()
+        try:
+            for index, item in enumerate(items):
+                pending.append(actors[index % len(actors)].run.remote(item))
+                if len(pending) >= 2 * len(actors):
+                    yield ray.get(pending.popleft())
+            while pending:
+                yield ray.get(pending.popleft())
+        except KeyboardInterrupt:
+            self.close()
+            raise
+        except Exception as err:
+            raise _user_error(err) from None
+        finally:
+            if ray.is_initialized():
+                for actor in actors:
+                    ray.kill(actor)
+
+    def close(self) -> None:
+        """End the Ray this engine started (a cluster it joined is left running)."""
+        if self.started_here and self.ray.is_initialized():
+            self.ray.shutdown()
+            self.started_here = False
+
+
+def _close(iterator) -> None:
+    close = getattr(iterator, "close", None)
+    if close is not None:
+        close()
+
+
+class _TaskActor:
+    def __init__(self, factory: Callable[[], Callable[[Any], Any]]):
+        self.task = factory()
+
+    def run(self, item: Any) -> Any:
+        return self.task(item)
+
+
+def _user_error(err: BaseException) -> BaseException:
+    """The project's own error inside Ray's wrappers (an unreadable input file is a user error), else `err`."""
+    from builder.io.readers import InputError
+
+    seen, stack = set(), [err]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, InputError):
+            return current
+        stack += [getattr(current, "cause", None), current.__cause__, current.__context__]
+    return err

@@ -1,0 +1,131 @@
+"""The Ray engine against the local one: the same config and input give the same bytes.
+
+Each test builds with `executor.type: local` (one worker: the reference order) and with
+`executor.type: ray` on a local Ray of two CPUs, and compares the published shards, the
+rejected rows and the removed lines byte for byte, and the report's counts.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from builder.config import load_config
+from builder.io.readers import InputError
+from builder.runner import Build
+from conftest import ARTICLES, REPO, write_config, write_jsonl
+
+ray = pytest.importorskip("ray", reason="the Ray engine's tests need `pip install -e '.[ray]'`")
+pytestmark = pytest.mark.ray
+
+SAMPLE = REPO / "samples" / "zh-web-sample.jsonl"
+FLAGSHIP = REPO / "configs" / "zh.yaml"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING", log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def build(config: Path, engine: str, root: Path, **overrides):
+    settings = {"executor.type": engine, "executor.workers": 1, "publish.root": str(root), **overrides}
+    return Build(load_config(config, settings)).run()
+
+
+def outputs(result) -> dict[str, bytes]:
+    """Every Parquet file of the version and its run folder, by path: the bytes that must not differ."""
+    dataset = result.version_dir.parent
+    files = sorted(result.version_dir.glob("data/*.parquet")) + sorted((dataset / "runs" / result.version_dir.name).rglob("*.parquet"))
+    return {str(f.relative_to(dataset)): f.read_bytes() for f in files}
+
+
+def counts(report: dict) -> dict:
+    """The report without what legitimately differs between engines (time, worker count)."""
+    return {k: v for k, v in report.items() if k not in ("seconds", "workers")} | {
+        "stages": [{k: v for k, v in s.items() if k != "seconds"} for s in report["stages"]]
+    }
+
+
+def add_up(report: dict) -> bool:
+    out = report["kept"]["documents"] + sum(r["documents"] for bucket in ("dropped", "quarantined") for r in report[bucket].values())
+    return out == report["input"]["documents"]
+
+
+def test_flagship_sample_and_a_second_version_are_byte_identical(tmp_path):
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines(keepends=True)
+    first = tmp_path / "in" / "first.jsonl"
+    first.parent.mkdir()
+    first.write_text("".join(lines[:200]), encoding="utf-8")
+    overrides = {"executor.batch_size": 40, "input.paths": [str(first)]}  # several batches: actors finish out of order
+    local = build(FLAGSHIP, "local", tmp_path / "local", **overrides)
+    on_ray = build(FLAGSHIP, "ray", tmp_path / "ray", **overrides)
+    assert outputs(local) == outputs(on_ray)
+    assert len(outputs(local)) == 3  # data, rejected, removed lines
+    assert counts(local.report) == counts(on_ray.report) and add_up(on_ray.report)
+    assert on_ray.report["workers"] == 2
+
+    # v1.1.0 on top of v1.0.0: copies of published documents go (cross-version dedup), new ones stay.
+    copies = [{**json.loads(line), "id": f"again-{i}"} for i, line in enumerate(lines[:200:5])]
+    second_file = tmp_path / "in" / "second.jsonl"
+    second_file.write_text("".join(lines[200:]), encoding="utf-8")
+    second = {**overrides, "version": "1.1.0", "input.paths": [str(first), str(second_file), str(write_jsonl(tmp_path / "in" / "copies.jsonl", copies))]}
+    local2 = build(FLAGSHIP, "local", tmp_path / "local", **second)
+    on_ray2 = build(FLAGSHIP, "ray", tmp_path / "ray", **second)
+    assert outputs(local2) == outputs(on_ray2)
+    assert counts(local2.report) == counts(on_ray2.report) and add_up(on_ray2.report)
+    assert on_ray2.report["kept"]["documents"] > 0
+    assert on_ray2.report["dropped"]["dedup.exact"]["documents"] >= on_ray.report["kept"]["documents"]  # v1.0.0 again
+
+
+def test_several_files_with_quarantined_lines_give_the_local_rejected_rows(tmp_path):
+    files = []
+    for part in range(3):
+        records = [{"id": f"p{part}-{i}", "text": ARTICLES[(i + part) % len(ARTICLES)] + f"第{i % 7}段。"} for i in range(23)]
+        records[5] = "{broken json"
+        records[11] = {"id": f"p{part}-no-text"}
+        records[17] = {"id": f"p{part}-short", "text": "短"}
+        files.append(write_jsonl(tmp_path / "in" / f"part-{part}.jsonl", records))
+    stages = "  - type: normalize\n  - type: language\n  - type: dedup\n"
+    config = write_config(tmp_path / "c.yaml", files, stages=stages)
+    local = build(config, "local", tmp_path / "local")
+    on_ray = build(config, "ray", tmp_path / "ray")
+    assert outputs(local) == outputs(on_ray)
+    assert counts(local.report) == counts(on_ray.report) and add_up(on_ray.report)
+    assert on_ray.report["quarantined"]["input.invalid_json"]["documents"] == 3
+    assert on_ray.report["dropped"]["dedup.exact"]["documents"] > 0
+    # --limit reads on the driver (it stops mid-file); the stages still run on Ray.
+    limited_local = Build(load_config(config, {"publish.root": str(tmp_path / "local-limit")}), limit=30).run()
+    limited_ray = Build(load_config(config, {"publish.root": str(tmp_path / "ray-limit"), "executor.type": "ray"}), limit=30).run()
+    assert outputs(limited_local) == outputs(limited_ray) and limited_ray.report["input"]["documents"] == 30
+
+
+def test_an_unreadable_input_is_a_user_error_naming_the_file(tmp_path):
+    good = "\n".join(json.dumps({"id": str(i), "text": ARTICLES[i % 6]}, ensure_ascii=False) for i in range(50)).encode()
+    broken = tmp_path / "in" / "broken.jsonl.gz"
+    broken.parent.mkdir()
+    broken.write_bytes(gzip.compress(good)[:-40])
+    with pytest.raises(InputError, match="broken.jsonl.gz"):
+        build(write_config(tmp_path / "c.yaml", [broken]), "ray", tmp_path / "out")
+    assert not any(p for p in (tmp_path / "out" / "test-set").iterdir() if not p.name.startswith("."))
+
+
+def test_crawl_formats_read_per_unit_give_the_local_bytes_and_source_counts(tmp_path):
+    from test_warc_html import SIMPLIFIED, TRADITIONAL, mixed_crawl, warc_file
+
+    crawls = [warc_file(tmp_path / "in" / f"crawl-{i}.warc.gz", mixed_crawl()) for i in range(2)]
+    site = tmp_path / "site"
+    site.mkdir()
+    for i in range(6):  # two read units of four and two pages (batch_size 4)
+        page = (SIMPLIFIED if i % 2 else TRADITIONAL).replace("公园", f"公园{i}").replace("圖書館", f"圖書館{i}")
+        (site / f"p{i}.html").write_bytes(page.replace("<head>", f'<head><link rel="canonical" href="https://s{i % 3}.example.cn/{i}">').encode())
+    for inputs, fmt in ((crawls, "warc"), ([site], "html")):
+        config = write_config(tmp_path / f"{fmt}.yaml", inputs, stages="  - type: normalize\n  - type: dedup\n", fmt=fmt)
+        local = build(config, "local", tmp_path / f"local-{fmt}")
+        on_ray = build(config, "ray", tmp_path / f"ray-{fmt}")
+        assert outputs(local) == outputs(on_ray)
+        assert on_ray.report["sources"] == local.report["sources"] and on_ray.report["sources"]["extracted"] >= 6
+        assert counts(local.report) == counts(on_ray.report) and add_up(on_ray.report)
