@@ -27,7 +27,7 @@ from builder.checkpoint import (TableLog, UnitStore, decisions_sha, group_units,
                                 sha256_json, unit_key, write_decisions)
 from builder.engines import make_engine
 from builder.faults import fault_point
-from builder.io.pages import SourceStats
+from builder.io.source_stats import SourceStats
 from builder.io.readers import DocumentReader, InputFile, SourceBatch, expand_inputs, fingerprint
 from builder.io.sample import sample_batches
 from builder.io.writers import WORK_FILE_OPTIONS, ShardInfo, ShardWriter, sha256_file

@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field, fields
 
-from builder.io.pages import SourceStats
+from builder.io.source_stats import SourceStats
 from builder.pipeline import StageStats
 
 # A drop whose detail names a published version (`v1.0.0:<id>`) is a copy of that version's document.

@@ -139,7 +139,7 @@ class DocumentReader:
         self.empty_files: list[str] = []
         self.sources = None
         if config.format in PAGE_FORMATS:  # the WARC and HTML readers (resiliparse, FastWARC) load only for crawls
-            from builder.io.pages import SourceStats
+            from builder.io.source_stats import SourceStats
 
             self.sources = SourceStats()
         self.bytes_done = 0  # input bytes (on disk) of the files read to the end
