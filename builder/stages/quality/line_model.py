@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from builder.stages.quality.tables import DIGIT, SPACE, char_set_table
+from builder.stages.models import read_model_arrays
 from builder.stages.quality.ngrams import BatchPoints, ngram_scores
 
 # Function words: frequent in running prose, rare in navigation, headlines, tags and field lists.
@@ -222,19 +223,8 @@ def candidate_lines(lines, rules: frozenset[str]) -> np.ndarray:
 @lru_cache(maxsize=4)
 def load_line_model(path: str) -> LineModel:
     """Read a line model once per process; every error names the file and what is wrong."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
-    except FileNotFoundError:
-        raise LineModelFileError(f"line model file {path} does not exist") from None
-    except (OSError, ValueError) as err:
-        raise LineModelFileError(f"line model file {path} is not a readable .npz: {err}") from None
-    needed = {"feature", "threshold", "left", "value", "roots", "depth", "baseline", "ngram_weights", "meta"}
-    if needed - set(arrays):
-        raise LineModelFileError(f"line model file {path} lacks {sorted(needed - set(arrays))}")
-    meta = json.loads(str(arrays["meta"]))
-    if meta.get("format") != FORMAT:
-        raise LineModelFileError(f"line model file {path} has format {meta.get('format')!r}, expected {FORMAT!r}")
+    needed = {"feature", "threshold", "left", "value", "roots", "depth", "baseline", "ngram_weights"}
+    arrays, meta = read_model_arrays(path, needed, FORMAT, LineModelFileError, "line model")
     if meta.get("features") != list(LINE_FEATURES):
         theirs = list(meta.get("features") or [])
         differ = sorted(set(theirs) ^ set(LINE_FEATURES)) or ["(same names, other order)"]

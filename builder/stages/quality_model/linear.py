@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from builder.stages.models import read_model_arrays
 from builder.stages.quality.ngrams import BatchPoints, ngram_scores
 from builder.stages.quality_model.features import DENSE_FEATURES, dense_features
 
@@ -71,19 +72,9 @@ class LinearQualityModel:
 @lru_cache(maxsize=4)
 def load_model(path: str) -> LinearQualityModel:
     """Read a model file once per process; every error names the file and what is wrong."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
-    except FileNotFoundError:
-        raise ModelFileError(f"quality model file {path} does not exist") from None
-    except (OSError, ValueError) as err:
-        raise ModelFileError(f"quality model file {path} is not a readable .npz: {err}") from None
-    needed = {"ngram_weights", "dense_weights", "dense_mean", "dense_scale", "bias", "meta"}
-    if needed - set(arrays):
-        raise ModelFileError(f"quality model file {path} lacks {sorted(needed - set(arrays))}")
-    meta = json.loads(str(arrays["meta"]))
-    if meta.get("format") != FORMAT:
-        raise ModelFileError(f"quality model file {path} has format {meta.get('format')!r}, expected {FORMAT!r}")
+    arrays, meta = read_model_arrays(
+        path, {"ngram_weights", "dense_weights", "dense_mean", "dense_scale", "bias"}, FORMAT, ModelFileError, "quality model"
+    )
     if meta.get("dense_features") != list(DENSE_FEATURES):
         raise ModelFileError(f"quality model file {path} was trained on other dense features: {meta.get('dense_features')}")
     bits, orders = int(meta["bits"]), tuple(int(n) for n in meta["orders"])
