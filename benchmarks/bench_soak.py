@@ -60,10 +60,15 @@ def write_tiny(path: Path, count: int, pool: list[str], seed: int) -> tuple[int,
     return count, size
 
 
-def run_recipe(corpus: Path, scratch: Path, name: str, workers: int, only: tuple[str, ...] | None) -> tuple[float, dict]:
+def run_recipe(corpus: Path, scratch: Path, name: str, workers: int, only: tuple[str, ...] | str | None) -> tuple[float, dict]:
+    """The flagship recipe on `corpus`; `only`: the stage types to keep, or "annotate" (quality stages keep everything)."""
     config = yaml.safe_load((REPO / "configs" / "zh.yaml").read_text(encoding="utf-8"))
     config.update(name=name, version="1.0.0")
-    if only:
+    if only == "annotate":
+        for stage in config["stages"]:
+            if stage["type"] in ("quality", "quality_model"):
+                stage["annotate"] = True
+    elif only:
         config["stages"] = [stage for stage in config["stages"] if stage["type"] in only]
     config["input"]["paths"] = [str(corpus)]
     config["publish"] = {"root": str(scratch / "out")}
@@ -90,8 +95,11 @@ def main() -> None:
     pool = sentences()
     with tempfile.TemporaryDirectory(prefix="zh-soak-") as scratch_name:
         scratch = Path(scratch_name)
-        runs = (("soak-corpus", write_corpus, args.mb, None), ("soak-tiny", write_tiny, args.tiny, None),
-                # quality drops 10-character documents before dedup sees them: measure dedup on them too
+        runs = (("soak-corpus", write_corpus, args.mb, None),
+                # quality would drop every 10-character document (and a build that keeps nothing does not
+                # publish): the tiny ones go through every stage with the quality stages annotating, so that
+                # dedup sees them all too
+                ("soak-tiny", write_tiny, args.tiny, "annotate"),
                 ("soak-tiny-dedup", write_tiny, args.tiny, ("normalize", "dedup")))
         for name, writer, amount, only in runs:
             if not amount:
