@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from builder.stages import Batch, GlobalContext
+from builder.stages import Batch, GlobalContext, Keys
 from builder.stages.dedup import EXACT, LENGTH, MINHASH, Dedup, DedupParams
 from builder.text.minhash import VALUE_BITS, VALUE_DTYPE
 from common import DEFAULT_BENCH, peak_rss_mb, read_documents
@@ -58,7 +58,7 @@ def bench_corpus(path: Path, batch_size: int) -> None:
     print(f"peak RSS {peak_rss_mb():.0f} MB")
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        drops = stage.decide(pa.concat_tables(tables), GlobalContext([], Path(tmp)))
+        drops = stage.decide(Keys(tables, tables[0].schema), GlobalContext([], Path(tmp)))
         seconds = time.perf_counter() - started
         summary = json.loads((Path(tmp) / "dedup.json").read_text())
     print(f"decide: {seconds:.2f} s; exact duplicates {summary['exact_duplicates']}, near duplicates "
@@ -95,7 +95,7 @@ def decide_from_parquet(path: Path) -> None:
     stage = Dedup(DedupParams())
     with tempfile.TemporaryDirectory() as tmp:
         started, cpu = time.perf_counter(), time.process_time()
-        drops = stage.decide(pq.read_table(path), GlobalContext([], Path(tmp)))  # handed over, as the runner does
+        drops = stage.decide(Keys([path], pq.read_schema(path)), GlobalContext([], Path(tmp)))  # read from the file, as the runner does
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         summary = json.loads((Path(tmp) / "dedup.json").read_text())
     print(f"decide: {len(drops):,} signatures in {seconds:.1f} s ({cpu:.1f} s CPU); peak RSS {peak_rss_mb():.0f} MB, "

@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from builder.stages import Batch, Edit, GlobalContext
+from builder.stages import Batch, Edit, GlobalContext, Keys
 from builder.stages.line_frequency import CHARS, LINES, RECORD, SITE, LineFrequency, LineFrequencyParams, _first_in_document
 from common import DEFAULT_BENCH, peak_rss_mb, read_documents, status_mb
 
@@ -55,7 +55,7 @@ def bench_corpus(path: Path, batch_size: int, show: int) -> None:
               f"{len(documents) / spent:,.0f} docs/s, {megabytes / spent:.1f} MB/s")
     context = GlobalContext([], None)
     started = time.perf_counter()
-    decisions = stage.decide(pa.concat_tables(tables), context)
+    decisions = stage.decide(Keys(tables, tables[0].schema), context)
     seconds = time.perf_counter() - started
     removed: Counter = Counter()
     chars = 0
@@ -112,7 +112,7 @@ def decide_from_parquet(path: Path) -> None:
     baseline = status_mb("VmRSS")
     context = GlobalContext([], None)
     started, cpu = time.perf_counter(), time.process_time()
-    decisions = stage.decide(pq.read_table(path), context)  # handed over, as the runner does
+    decisions = stage.decide(Keys([path], pq.read_schema(path)), context)  # read from the file, as the runner does
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     peak = status_mb("VmHWM")
     edits = [d for d in decisions if isinstance(d, Edit)]

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from builder.stages import Batch, GlobalContext
+from builder.stages import Batch, GlobalContext, Keys
 from builder.stages.dedup import Dedup, DedupParams, comparison_keys
 from builder.text.chars import HAN_RE
 from builder.text.minhash import candidate_probability
@@ -124,7 +124,7 @@ def run_stage(texts: list[str], params: DedupParams) -> list:
         batch = stage(Batch({"id": [str(lo + i) for i in range(len(chunk))], "text": chunk}))
         tables.append(pa.table({"id": batch["id"], **{c: pa.array(batch[c], t) for c, t in stage.key_columns().items()}}))
     with tempfile.TemporaryDirectory() as tmp:
-        return stage.decide(pa.concat_tables(tables), GlobalContext([], Path(tmp)))
+        return stage.decide(Keys(tables, tables[0].schema), GlobalContext([], Path(tmp)))
 
 
 def final_keeper(drops: list) -> list[int]:

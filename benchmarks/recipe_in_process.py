@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from builder.config import load_config
 from builder.stages import STAGES
-from builder.stages.base import Batch, Edit, GlobalContext, GlobalStage, Stage
+from builder.stages.base import Batch, Edit, GlobalContext, GlobalStage, Keys, Stage
 
 
 @dataclass
@@ -49,7 +49,7 @@ def run_stages(stages: list[Stage], pages: list[dict]) -> StagesOutput:
         if isinstance(stage, GlobalStage):
             key_types = stage.key_columns()
             keys = pa.table({"id": pa.array(columns["id"]), **{k: pa.array(columns[k], type=t) for k, t in key_types.items()}})
-            decisions = stage.decide(keys, GlobalContext(previous_versions=[], artifacts_dir=None))
+            decisions = stage.decide(Keys.of(keys), GlobalContext(previous_versions=[], artifacts_dir=None))
             texts = []
             for row, (text, decision) in enumerate(zip(columns["text"], decisions)):
                 if isinstance(decision, Edit):

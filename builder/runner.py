@@ -39,7 +39,7 @@ from builder.publish.local import LocalRelease
 from builder.publish.manifest import read_manifest, write_json
 from builder.publish.release import Release
 from builder.publish.versions import published_versions
-from builder.stages import Drop, Edit, GlobalContext, GlobalStage
+from builder.stages import Drop, Edit, GlobalContext, GlobalStage, Keys
 from builder.tally import Funnel, Tally, add_source_stats
 
 log = logging.getLogger("builder")
@@ -468,9 +468,10 @@ class Build:
             store.start(folder)
             paths = [store.unit_dir(index, key) / r["path"] for (key, _), m in zip(units, markers) for r in m["rows"]]
             context = GlobalContext(staging.previous_versions, folder / "artifacts", self.config.executor.workers)
+            names = ["id", *stage.key_columns()]
+            schema = pq.read_schema(paths[0]) if paths else pa.schema([("id", pa.string()), *stage.key_columns().items()])
             with Spinner(f"{stage.type}: deciding on {rows:,} documents", self.progress):
-                # The keys table is handed over, not kept here: the stage may free columns it has copied.
-                decisions = stage.decide(pa.concat_tables([pq.read_table(p, columns=["id", *stage.key_columns()]) for p in paths]), context)
+                decisions = stage.decide(Keys(paths, pa.schema([schema.field(name) for name in names])), context)
             if len(decisions) != rows:
                 raise RuntimeError(f"stage {stage.type!r} returned {len(decisions)} decisions for {rows} rows")
             write_decisions(folder / "decisions.parquet", decisions)

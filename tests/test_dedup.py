@@ -6,10 +6,11 @@ import random
 from concurrent.futures import ProcessPoolExecutor
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from pydantic import ValidationError
 
-from builder.stages import Batch, GlobalContext
+from builder.stages import Batch, GlobalContext, Keys
 from builder.stages.dedup import Dedup, DedupParams, comparison_keys
 from conftest import ARTICLES
 
@@ -57,7 +58,7 @@ def run_dedup(texts, tmp_path, *, ids=None, previous=(), version="v1.0.0", batch
     keys = map_keys(stage, texts, ids, batch_size)
     artifacts = tmp_path / version / "dedup"
     artifacts.mkdir(parents=True, exist_ok=True)
-    return stage.decide(keys, GlobalContext(list(previous), artifacts))
+    return stage.decide(Keys.of(keys), GlobalContext(list(previous), artifacts))
 
 
 def reasons(drops) -> list[tuple[str, str] | None]:
@@ -168,8 +169,24 @@ def test_decisions_do_not_depend_on_batches_or_processes(tmp_path):
         in_two = pa.concat_tables(pool.map(_map_in_worker, chunks))
     assert in_two.equals(in_one)
     stage = Dedup(DedupParams())
-    decided = stage.decide(in_two, GlobalContext([], tmp_path / "two" / "dedup"))
+    decided = stage.decide(Keys.of(in_two), GlobalContext([], tmp_path / "two" / "dedup"))
     assert decided == by_batch[0]
+
+
+def test_keys_read_from_work_files_part_by_part_decide_as_one_table(tmp_path):
+    """The runner hands keys over as Parquet files read a column at a time: same decisions, same artifacts."""
+    texts = [chinese_text(i % 9, 300) + ("\n再版" if i % 4 == 0 else "") for i in range(40)]
+    stage = Dedup(DedupParams())
+    table = map_keys(stage, texts, [f"d{i}" for i in range(40)], 7)
+    paths = []
+    for k, lo in enumerate(range(0, 40, 13)):
+        paths.append(tmp_path / f"part-{k}.parquet")
+        pq.write_table(table.slice(lo, 13), paths[-1])
+    from_files = stage.decide(Keys(paths, pq.read_schema(paths[0])), GlobalContext([], tmp_path / "files"))
+    from_table = stage.decide(Keys.of(table), GlobalContext([], tmp_path / "table"))
+    assert from_files == from_table
+    assert sum(d is not None for d in from_files) >= 25
+    assert pq.read_table(tmp_path / "files" / "signatures.parquet").equals(pq.read_table(tmp_path / "table" / "signatures.parquet"))
 
 
 def test_a_new_version_drops_what_earlier_versions_published(tmp_path):

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from builder.config import load_config
 from builder.runner import Build
-from builder.stages import Batch, Edit, GlobalContext
+from builder.stages import Batch, Edit, GlobalContext, Keys
 from builder.stages.line_frequency import LineFrequency, LineFrequencyParams, site_of
 from builder.text.line_keys import line_keys
 from conftest import REPO, run_cli, write_config, write_jsonl
@@ -33,7 +33,7 @@ def decide(texts: list[str], urls: list[str | None] | None = None, **params) -> 
         batch = stage(Batch({"id": [str(i) for i in range(lo, min(lo + 3, len(texts)))], "text": texts[lo : lo + 3], "url": urls[lo : lo + 3]}))
         tables.append(pa.table({"id": batch["id"], **{c: pa.array(batch[c], t) for c, t in stage.key_columns().items()}}))
     context = GlobalContext([], None)
-    return stage.decide(pa.concat_tables(tables), context), dict(context.counters)
+    return stage.decide(Keys(tables, tables[0].schema), context), dict(context.counters)
 
 
 def removed_lines(texts: list[str], decisions: list) -> list[list[str]]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Iterator, Sequence
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict
 
 
@@ -111,6 +112,37 @@ class Stage(ABC):
         """Process one batch; return it (the same object, changed, is fine)."""
 
 
+class Keys:
+    """`id` and the key columns of every live row of a global stage, in input order.
+
+    The runner hands these over as the segment's work files; a stage reads one column at a
+    time (`column`) or part by part (`parts`), so it holds only what it has copied: dedup's
+    512-byte signatures read as one table and then copied into an array would be held twice.
+    Tests and benchmarks pass in-memory tables (`Keys.of`).
+    """
+
+    def __init__(self, parts: Sequence[pa.Table | Any], schema: pa.Schema):
+        self._parts = list(parts)  # tables, or paths of Parquet files with these columns
+        self.schema = schema
+
+    @classmethod
+    def of(cls, table: pa.Table) -> "Keys":
+        return cls([table], table.schema)
+
+    @property
+    def num_rows(self) -> int:
+        return sum(p.num_rows if isinstance(p, pa.Table) else pq.ParquetFile(p).metadata.num_rows for p in self._parts)
+
+    def parts(self, names: Sequence[str]) -> Iterator[pa.Table]:
+        """The columns `names`, a table per part, in order."""
+        for part in self._parts:
+            yield part.select(list(names)) if isinstance(part, pa.Table) else pq.read_table(part, columns=list(names))
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        chunks = [chunk for table in self.parts([name]) for chunk in table[name].chunks]
+        return pa.chunked_array(chunks, type=self.schema.field(name).type)
+
+
 @dataclass
 class GlobalContext:
     """What a global stage's `decide` may use besides the keys of this run."""
@@ -145,5 +177,5 @@ class GlobalStage(Stage):
         """Internal columns (names start with `_`) that `__call__` adds and `decide` reads."""
 
     @abstractmethod
-    def decide(self, keys: pa.Table, context: GlobalContext) -> list[Drop | Edit | None]:
+    def decide(self, keys: Keys, context: GlobalContext) -> list[Drop | Edit | None]:
         """One Drop, Edit or None per row of `keys` (`id` + key columns of every live row, in input order)."""

@@ -17,7 +17,8 @@ versions that come after.
 Memory of the decide step, per document (published ones included): num_perm bytes of
 signature, 16 of exact hash, 4 of length and about six 8-byte row indexes (parents,
 keepers, ...), so about 580 bytes with the defaults, plus about 40 bytes of scratch per
-band while it is read; the keys table the runner hands in is another 532 bytes + the id.
+band while it is read, and this run's ids. Keys are read a column (signatures: a work
+file) at a time, so the signatures are held once.
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ import pyarrow.parquet as pq
 from pydantic import Field, model_validator
 
 from builder.stages import register
-from builder.stages.base import Batch, Drop, GlobalContext, GlobalStage, StageParams
+from builder.stages.base import Batch, Drop, GlobalContext, GlobalStage, Keys, StageParams
 from builder.text.chars import WIDTH_FOLD
 from builder.text.minhash import SCHEME, VALUE_DTYPE, minhash_signatures, to_codepoints
 from builder.text.minhash_lsh import ClusterStats, keepers, near_duplicate_clusters
@@ -47,7 +48,6 @@ ARTIFACT_ROWS_PER_GROUP = 100_000  # 51 MB of 512-slot signatures per slice writ
 SUMMARY_FILE = "dedup.json"
 _WHITESPACE = 0xFFFFFFFF  # marks code points the comparison key leaves out
 EXACT, LENGTH, MINHASH = "_dedup_exact", "_dedup_length", "_dedup_minhash"
-ARTIFACT_COLUMNS = {"id": "id", EXACT: "exact", LENGTH: "length", MINHASH: "minhash"}
 
 
 class DedupParams(StageParams):
@@ -157,15 +157,16 @@ class Dedup(GlobalStage):
             batch.count("dedup.too_short_for_near", int((lengths < self.params.ngram).sum()))
         return batch
 
-    def decide(self, keys: pa.Table, context: GlobalContext) -> list[Drop | None]:
+    def decide(self, keys: Keys, context: GlobalContext) -> list[Drop | None]:
         p = self.params
         previous = _PreviousKeys.load(context.previous_versions, p) if p.cross_version else _PreviousKeys(p.num_perm)
         n_prev, n = previous.size, keys.num_rows
         total = n_prev + n
         exact = np.empty((total, 2), dtype=np.uint64)
         exact[:n_prev] = previous.exact
-        _fill_fixed_binary(exact[n_prev:], keys[EXACT])
-        length = np.concatenate([previous.length, keys[LENGTH].to_numpy().astype(np.int32)])
+        _fill_fixed_binary(exact[n_prev:], keys.column(EXACT))
+        length = np.concatenate([previous.length, keys.column(LENGTH).to_numpy().astype(np.int32)])
+        ids = keys.column("id")
         rows = np.arange(total, dtype=np.int64)
 
         representative = _first_equal_rows(exact) if p.exact else rows.copy()
@@ -178,8 +179,10 @@ class Dedup(GlobalStage):
             signatures = np.empty((total, p.num_perm), dtype=VALUE_DTYPE)
             signatures[:n_prev] = previous.signatures
             previous.signatures = None  # copied: do not hold published signatures twice
-            _fill_fixed_binary(signatures[n_prev:], keys[MINHASH])
-            keys = keys.drop_columns([MINHASH])  # copied: the caller handed the table over, so Arrow frees it
+            start = n_prev
+            for part in keys.parts([MINHASH]):
+                _fill_fixed_binary(signatures[start : start + part.num_rows], part[MINHASH])
+                start += part.num_rows
             searchable = ~is_exact_copy & (length >= p.ngram)
             searchable[:n_prev] &= previous.has_signature
             accept_at = p.threshold + p.margin
@@ -194,7 +197,7 @@ class Dedup(GlobalStage):
         dropped = np.flatnonzero(keeper[current] != rows[current])
         kept_rows = keeper[current][dropped]
         reasons = np.where(is_exact_copy[current][dropped], "dedup.exact", "dedup.near")
-        details = previous.describe(kept_rows, keys["id"])
+        details = previous.describe(kept_rows, ids)
         if signatures is not None:  # a near copy's detail carries how near: the estimated Jaccard of the pair
             for i in np.flatnonzero(reasons == "dedup.near").tolist():
                 similarity = float(np.mean(signatures[n_prev + dropped[i]] == signatures[kept_rows[i]]))
@@ -220,26 +223,26 @@ class Dedup(GlobalStage):
             **asdict(stats or ClusterStats()),
         }
         current_signatures = signatures[n_prev:] if signatures is not None else None
-        _write_artifacts(Path(context.artifacts_dir), keys, current_signatures, np.flatnonzero(kept), summary)
+        base = pa.table({"id": ids, "exact": keys.column(EXACT), "length": keys.column(LENGTH)})
+        _write_artifacts(Path(context.artifacts_dir), base, current_signatures, np.flatnonzero(kept), summary)
         return out
 
 
 def _write_artifacts(directory: Path, keys: pa.Table, signatures: np.ndarray | None, kept: np.ndarray, summary: dict) -> None:
-    """Keys of the kept documents, for later versions; signatures go in slices, never copied whole."""
+    """Keys (id, exact, length) of the kept documents, for later versions; signatures go in slices, never copied whole."""
     directory.mkdir(parents=True, exist_ok=True)
-    columns = ["id", EXACT, LENGTH]
-    base = keys.select(columns).take(pa.array(kept, type=pa.int64())).rename_columns([ARTIFACT_COLUMNS[c] for c in columns])
+    base = keys.take(pa.array(kept, type=pa.int64()))
     schema = base.schema
     if signatures is not None:
         width = signatures.dtype.itemsize * signatures.shape[1]
-        schema = schema.append(pa.field(ARTIFACT_COLUMNS[MINHASH], pa.binary(width)))
+        schema = schema.append(pa.field("minhash", pa.binary(width)))
     with pq.ParquetWriter(directory / SIGNATURES_FILE, schema) as writer:
         for start in range(0, max(len(kept), 1), ARTIFACT_ROWS_PER_GROUP):
             part = base.slice(start, ARTIFACT_ROWS_PER_GROUP)
             if signatures is not None:
                 block = np.ascontiguousarray(signatures[kept[start : start + ARTIFACT_ROWS_PER_GROUP]])
-                minhash = pa.FixedSizeBinaryArray.from_buffers(schema.field(ARTIFACT_COLUMNS[MINHASH]).type, len(block), [None, pa.py_buffer(block)])
-                part = part.append_column(schema.field(ARTIFACT_COLUMNS[MINHASH]), minhash)
+                minhash = pa.FixedSizeBinaryArray.from_buffers(schema.field("minhash").type, len(block), [None, pa.py_buffer(block)])
+                part = part.append_column(schema.field("minhash"), minhash)
             writer.write_table(part)
     (directory / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 

@@ -36,7 +36,7 @@ document's chrome lines and characters for rule 3. The fingerprints are one
 Memory of the decide step, per counted line: the 20-byte record, 4 bytes of document
 index, 1 of length class and 1 of decision, plus while a rule runs its 8-byte sort order
 and, for the site rule, the 8-byte (key, site) group key; per-group scratch is bounded by
-walking the sorted lines in slices of whole groups. The keys table the runner hands in
+walking the sorted lines in slices of whole groups. The lines column read from the keys
 (20 bytes a line) is held until its records are copied out of it.
 `benchmarks/bench_line_frequency.py` measures the total.
 """
@@ -51,7 +51,7 @@ import pyarrow.compute as pc
 from pydantic import Field, model_validator
 
 from builder.stages import register
-from builder.stages.base import Batch, Edit, GlobalContext, GlobalStage, StageParams
+from builder.stages.base import Batch, Edit, GlobalContext, GlobalStage, Keys, StageParams
 from builder.text.line_keys import line_keys
 from builder.text.minhash import mix64
 
@@ -152,13 +152,12 @@ class LineFrequency(GlobalStage):
         batch.count("line_frequency.lines_counted", len(records))
         return batch
 
-    def decide(self, keys: pa.Table, context: GlobalContext) -> list[Edit | None]:
+    def decide(self, keys: Keys, context: GlobalContext) -> list[Edit | None]:
         p = self.params
         n = keys.num_rows
-        records, doc = _records(keys[LINES])
-        doc_chars = keys[CHARS].to_numpy().astype(np.int64)
-        site = _site_ids(keys[SITE])
-        del keys
+        records, doc = _records(keys.column(LINES))
+        doc_chars = keys.column(CHARS).to_numpy().astype(np.int64)
+        site = _site_ids(keys.column(SITE))
         chrome = chrome_lines(records, doc, site, n, p)
 
         removed = np.bincount(doc[chrome], weights=records["chars"][chrome].astype(np.float64) + 1, minlength=n)
