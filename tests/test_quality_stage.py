@@ -61,11 +61,18 @@ def test_annotate_keeps_everything_and_publishes_signals():
     assert {"cjk_share", "end_punct_share", "dup_line_frac", "dup_para_frac", "top_4gram_frac", "dup_10gram_frac",
             "symbol_share", "digit_share", "mojibake_ratio", "spam_density", "removed_share"} <= set(columns)  # fmt: skip
     batch = stage(Batch({"id": list(DOCS), "text": list(DOCS.values())}))
-    assert not batch.drops
+    assert {row: drop.reason for row, drop in batch.drops.items()} == {1: "quality.all_lines_removed"}  # no spam line left
     assert batch["quality_reason"] == [None, "quality.spam", "quality.too_short", "quality.repetition"]
     for name in columns:
         assert len(batch[name]) == len(DOCS)
     assert batch["cjk_share"][0] > 0.8 and batch["end_punct_share"][0] == 1.0
+
+
+def test_annotate_drops_a_page_whose_every_line_was_removed_rather_than_publish_it_empty():
+    nav_only = "网站首页 | 新闻中心 | 联系我们\nCopyright © 2023 某某网 版权所有"
+    batch = Quality(QualityParams(annotate=True))(Batch({"id": ["a", "b"], "text": [ARTICLE, nav_only]}))
+    assert list(batch.drops) == [1] and batch.drops[1].reason == "quality.all_lines_removed"
+    assert "quality.too_short" in batch.drops[1].detail and batch["text"][0] == ARTICLE
 
 
 def test_columns_are_declared_only_when_annotating():

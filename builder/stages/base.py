@@ -134,9 +134,18 @@ class Keys:
         return sum(p.num_rows if isinstance(p, pa.Table) else pq.ParquetFile(p).metadata.num_rows for p in self._parts)
 
     def parts(self, names: Sequence[str]) -> Iterator[pa.Table]:
-        """The columns `names`, a table per part, in order."""
+        """The columns `names`, a table per part (a file's row group), in order.
+
+        Row group by row group: pyarrow decodes a column through a scratch copy, so a whole
+        file's signatures read at once would briefly take twice their size.
+        """
         for part in self._parts:
-            yield part.select(list(names)) if isinstance(part, pa.Table) else pq.read_table(part, columns=list(names))
+            if isinstance(part, pa.Table):
+                yield part.select(list(names))
+                continue
+            file = pq.ParquetFile(part)
+            for group in range(file.num_row_groups):
+                yield file.read_row_group(group, columns=list(names))
 
     def column(self, name: str) -> pa.ChunkedArray:
         chunks = [chunk for table in self.parts([name]) for chunk in table[name].chunks]

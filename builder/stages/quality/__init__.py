@@ -232,6 +232,8 @@ class Quality(Stage):
         for doc, (reason, detail) in enumerate(reasons):
             if reason and not self.params.annotate:
                 batch.drop(doc, reason, detail)
+            elif not cleaned[doc].strip():  # annotating keeps judged pages, but an empty text is nothing to keep
+                batch.drop(doc, "quality.all_lines_removed", f"every line removed ({reason or 'no page rule failed'})")
             else:
                 kept_docs.add(doc)
         self._count(batch, lines, kept_docs)
