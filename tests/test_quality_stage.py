@@ -104,8 +104,8 @@ def test_params_reject_unknown_rules_and_keys():
 
 
 def naive_ngram_signals(text: str, n: int) -> tuple[float, float]:
-    """Gopher's character n-gram fractions the slow, obvious way, for comparison."""
-    chars = [c for c in text if not c.isspace()]
+    """Gopher's character n-gram fractions the slow, obvious way, over word characters (Han, letters, digits)."""
+    chars = [c for c in text if c.isalnum()]
     grams = ["".join(chars[i : i + n]) for i in range(len(chars) - n + 1)]
     if not grams:
         return 0.0, 0.0
@@ -132,6 +132,16 @@ def test_ngram_signals_match_a_naive_count(texts):
             assert signals[f"top_{n}gram_frac"][doc] == pytest.approx(naive_ngram_signals(text, n)[0], abs=1e-6)
         for n in (3, 10):
             assert signals[f"dup_{n}gram_frac"][doc] == pytest.approx(naive_ngram_signals(text, n)[1], abs=1e-6)
+
+
+def test_separator_lines_of_dashes_are_not_repetition():
+    replies = ["本人中专毕业以后在制造行业做过夜班，也做过售后维护，后来辞掉工作读了计算机。",
+               "国企招人一般都要看学历的，不过技术岗位有时候也看实际能力和项目经验。",
+               "我一个同学也是自学转行的，前两年很辛苦，现在收入比以前高了不少。",
+               "三十岁以后再转行确实难一些，但只要肯下功夫，机会还是有的，加油吧。"]  # fmt: skip
+    thread = "\n".join(f"{reply}\n{'-' * 90} 签名{k}" for k, reply in enumerate(replies))
+    batch = Quality(QualityParams(annotate=True))(Batch({"id": ["t"], "text": [thread]}))
+    assert batch["top_4gram_frac"][0] < 0.2 and batch["quality_reason"][0] != "quality.repetition"
 
 
 def test_duplicate_line_and_paragraph_fractions():

@@ -58,7 +58,7 @@ def document_signals(
         "removed_share": (visible_in - per_doc(lines.visible * (kept | (lines.rule == LINE_MODEL_RULE)))) / np.maximum(visible_in, 1),
     }
     signals["dup_line_frac"], signals["dup_para_frac"] = _duplicate_fractions(lines, kept, chars)
-    signals.update(_ngram_repetition(lines, kept, chars, top_sizes, dup_sizes))
+    signals.update(_ngram_repetition(lines, kept, len(chars), top_sizes, dup_sizes))
     return {name: values if name in INTEGER_SIGNALS else values.astype(np.float32) for name, values in signals.items()}
 
 
@@ -106,14 +106,18 @@ def _duplicate_fractions(lines: BatchLines, kept: np.ndarray, chars: np.ndarray)
 
 
 def _ngram_repetition(
-    lines: BatchLines, kept: np.ndarray, chars: np.ndarray, top_sizes: list[int], dup_sizes: list[int]
+    lines: BatchLines, kept: np.ndarray, n_docs: int, top_sizes: list[int], dup_sizes: list[int]
 ) -> dict[str, np.ndarray]:
-    n_docs = len(chars)
+    """Character n-gram repetition (Gopher's top and duplicate n-gram shares, with characters for words)
+    over the word characters of kept lines: Han, letters and digits. Punctuation and symbols are left
+    out: a separator line of dashes (`------`) or a row of `。。。。` is decoration, not repeated text,
+    and counted as characters it made a 4-gram cover a whole forum thread."""
     out = {f"top_{n}gram_frac": np.zeros(n_docs) for n in top_sizes}
     out |= {f"dup_{n}gram_frac": np.zeros(n_docs) for n in dup_sizes}
     if not top_sizes and not dup_sizes:
         return out
-    keep_char = kept[lines.line_of_char] & (lines.classes < SPACE)
+    keep_char = kept[lines.line_of_char] & (lines.classes <= DIGIT)
+    chars = np.bincount(lines.doc_of_line[lines.line_of_char[keep_char]], minlength=n_docs)
     rolling = RollingHash(lines.points[keep_char])
     hashes = {n: rolling.ngrams(n) for n in sorted(set(top_sizes) | set(dup_sizes))}
     offsets = np.concatenate(([0], np.cumsum(chars))).tolist()
