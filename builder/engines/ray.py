@@ -14,7 +14,7 @@ its batch, so the output does not change.
 What crosses the network per batch is the batch and what the runner writes (kept rows,
 rejected rows, counters, stage statistics). The global stages' decisions are made on the
 driver, as with the local engine: the driver holds every document's keys while a global stage
-decides (about 1.1 KB a document for `dedup` with 512-slot signatures, about 60 bytes a
+decides (about 600 bytes a document for `dedup` with 512-slot signatures, about 60 bytes a
 counted line for `line_frequency`), and the rows pass through it to be written. Reading on
 the cluster (Ray Data read tasks per unit with `map_batches`) and deciding by shuffles are
 what is left.
