@@ -3,7 +3,8 @@
 A stage is built once per worker from its validated params and then called on many
 batches. It may add columns, rewrite `text`, and mark rows dropped with a reason; the
 runner removes dropped rows, records them, counts everything and writes the output.
-Stages never read or write files and never know which engine runs them.
+Stages never open files themselves (a global stage's keys come through the `Keys` the runner
+hands in) and never know which engine runs them.
 """
 from __future__ import annotations
 

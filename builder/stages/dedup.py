@@ -17,8 +17,8 @@ versions that come after.
 Memory of the decide step, per document (published ones included): num_perm bytes of
 signature, 16 of exact hash, 4 of length and about six 8-byte row indexes (parents,
 keepers, ...), so about 580 bytes with the defaults, plus about 40 bytes of scratch per
-band while it is read, and this run's ids. Keys are read a column (signatures: a work
-file) at a time, so the signatures are held once.
+band while it is read, and this run's ids. Keys are read a column (signatures: a row
+group) at a time, so the signatures are held once.
 """
 from __future__ import annotations
 
