@@ -37,7 +37,7 @@ def test_two_nodes_and_a_killed_worker_give_the_local_bytes(tmp_path, monkeypatc
 
     lines = (REPO / "samples" / "zh-web-sample.jsonl").read_text(encoding="utf-8").splitlines()
     files = []
-    for part in range(3):
+    for part in range(6):  # enough batches that the map is still running when a worker is killed
         path = tmp_path / "in" / f"part-{part}.jsonl"
         path.parent.mkdir(exist_ok=True)
         path.write_text("".join(json.dumps({**json.loads(l), "id": f"{part}-{i}"}, ensure_ascii=False) + "\n" for i, l in enumerate(lines)), encoding="utf-8")
@@ -61,7 +61,7 @@ def test_two_nodes_and_a_killed_worker_give_the_local_bytes(tmp_path, monkeypatc
         while runner.is_alive() and killed is None and time.monotonic() < deadline:
             workers = _stage_workers()
             if workers:
-                time.sleep(2.0)  # let it take batches first
+                time.sleep(0.5)  # let it take batches first (on an idle machine the map takes a few seconds)
                 try:
                     workers[0].kill()
                     killed = workers[0].pid
