@@ -13,6 +13,9 @@ Update the pins only with a stated reason in the commit that changes the output.
 - both models retrained with 94 more pages' main-content lines labelled by reading: 334 removed lines; the
   line model now keeps three lines it removed (two reporter bylines, one headline), removes one slogan line
   (`科技改变生活`) and no longer puts back a `上一篇：…` line; same kept and rejected documents.
+- more footer phrases in `boilerplate.tsv` (disclaimers `仅代表作者…`, `更多相关…`, `还有N条回答`…): the
+  disclaimer `本文仅代表作者个人观点，不构成任何投资建议。…` is removed from four sample documents (338 removed
+  lines); same kept and rejected documents.
 """
 from __future__ import annotations
 
@@ -33,16 +36,16 @@ PINNED_PYARROW = "26.0.1"
 # path under the dataset folder -> (rows, sha256 of the rows as canonical JSON, sha256 of the file)
 PINNED = {
     "v1.0.0/data/train-00000-of-00001.parquet": (
-        173, "20a5902861ad3d21fbba40621ffca7dc918f36169ba2952bf269c992d95b3f89",
-        "b573d5a9cb9d940282aea264c3f8a90ea329f10f424aa220c61562097fb71b0e"),
+        173, "920e1e05e9fd33ebe73a0a13cf2a9a1045b725dd929734066e382e3ffab27b80",
+        "47f62eceb936a111ea05ef74ca93e135146906658c34698566bbcd0c775da68a"),
     "v1.0.0/dedup/signatures.parquet": (
-        None, None, "b30fda80ff60194b4afa1f9b32d0178914df59895c1f03a6e5ab4d0961b09b15"),
+        None, None, "ca47c3b8a0e50a0d9e8f8ac38c5922541c30a2496ae7520dfb34edc64d7680f5"),
     "runs/v1.0.0/rejected/rejected-00000-of-00001.parquet": (
         118, "b9e6672007814c5da6bae26667377034a7ee8d7adeb9bf375cd840e05254fedc",
         "ff39c793d5412aa5d9896aca1152afa1b09bec9678720f5e8457b5631ea51966"),
     "runs/v1.0.0/removed_lines/removed_lines-00000-of-00001.parquet": (
-        334, "edf7a42168755b45f633fd84310c74be0a8d4d6bca6825730d476e6e97554d12",
-        "23327d4999a61332ec6543acb6ef2ea0e65ea8a995dbff8409afed137adc7526"),
+        338, "9dd87588cd2842d85f201473b3046b6a32e71cec0ae737b28fd8147d72ca3533",
+        "cd164cf55a9ae8b606577a03fecba93740551a9c1f9e5c7da11093a42e073b3b"),
 }
 
 

@@ -57,6 +57,9 @@ def rule_of_line(stage: Quality, line: str) -> str:
         ("----==== ****", "symbols"),
         ("2楼", "forum"),
         ("¥ 1299.00", "product"),
+        ("百度知道还有6条回答", "pagination"),
+        ("查看全部 12 条评论 >", "pagination"),
+        ("本文仅代表作者观点，与本站无关。", "copyright"),
     ],
 )
 def test_junk_line_is_removed_by_its_rule(stage, line, rule):
@@ -79,6 +82,8 @@ def test_junk_line_is_removed_by_its_rule(stage, line, rule):
         "我们用 java 和 python 写了一个小工具，avg 耗时降到了原来的一半。",
         # A short heading between paragraphs.
         "二、存在的问题",
+        # Answers and comments counted inside a sentence of prose.
+        "他说还有3个回答没有整理完，等明天有空了再一条一条地发出来给大家看。",
     ],
 )
 def test_good_line_is_kept(stage, line):
