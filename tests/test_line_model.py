@@ -52,6 +52,25 @@ def test_features_are_per_line_and_blank_lines_are_zero():
     assert dict(zip(LINE_FEATURES, features[3]))["prev1_exists"] == 0  # neighbours never cross into another document
 
 
+def test_cohesion_tells_a_paragraph_of_the_article_from_a_teaser_of_another():
+    article = [
+        "市教育局今天公布了今年中考招生计划，全市普通高中计划招生两万三千人，比去年增加一千人。",
+        "今年中考招生计划中，普通高中的招生人数增加，主要是新建的三所高中开始招生。",
+        "教育局提醒考生和家长，中考招生计划以最后公布的为准，填报志愿时要注意招生人数的变化。",
+    ]
+    teaser = "夏季养生吃什么水果好"
+    lines = BatchLines(["\n".join([*article, teaser]), "1234"])
+    named = [dict(zip(LINE_FEATURES, row)) for row in line_features(lines)]
+    paragraph, other = named[1], named[3]
+    assert paragraph["bigrams_in_kept_lines"] > 0.5 and paragraph["bigrams_in_text_lines"] > 0.5
+    assert other["bigrams_in_kept_lines"] == 0 and other["bigrams_in_text_lines"] == 0
+    assert other["log_han_bigrams"] == pytest.approx(np.log1p(len(teaser) - 1))
+    assert named[4]["bigrams_in_kept_lines"] == -1  # no Han at all: no share to speak of
+    # Lines to the nearest text line (a kept sentence of 40+ characters): the teaser has one right above.
+    assert other["log_lines_up_to_text"] == pytest.approx(np.log1p(1))
+    assert other["log_lines_down_to_text"] == pytest.approx(np.log1p(1000))
+
+
 def test_a_document_scores_the_same_alone_and_in_a_batch():
     model = load_line_model(str(SHIPPED_LINE_MODEL))
     texts = [page(ARTICLES[:2]), page(ARTICLES[2:5]), "短"]

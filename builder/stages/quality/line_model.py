@@ -15,6 +15,12 @@ few vector operations per line plus one gather per tree level:
 - the two non-blank lines above and below: the same few signals and whether a rule removed them;
 - where it stands: position among the page's lines, its share of the page, the share of the
   page the rules removed, the run of list-like lines it belongs to;
+- the page around it, wider: the share of removed lines within 3 and 8 lines, how far up and down the
+  nearest text line is (a kept line of TEXT_LINE_MIN_CHARS+ characters ending a sentence), how much text
+  the page has, the share of text lines within 8 lines;
+- its topic against the page's (cohesion): the share of its Han bigrams that stand in other kept
+  lines, and in other text lines, of the page. A teaser, an ad or a sidebar link is
+  about another subject than the article around it; a paragraph shares the article's words;
 - its words: a linear score over hashed character 1-3-grams of the line (`下载`, `客户端`, `沙发`,
   `相关推荐` are chrome vocabulary on any site), learned with the trees and fed to them as one more
   feature (stacking), computed only for the lines the model scores.
@@ -33,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from builder.stages.quality.tables import DIGIT, SPACE, char_set_table
+from builder.stages.quality.tables import DIGIT, HAN, SPACE, char_set_table
 from builder.stages.models import read_model_arrays
 from builder.stages.quality.ngrams import BatchPoints, ngram_scores
 
@@ -54,11 +60,21 @@ POSITION_FEATURES = (
 # A list item: a line of this few characters without a sentence or clause mark. Teaser lists, menus and
 # tag clouds are long runs of them; an article's headings stand alone.
 LIST_ITEM_MAX_CHARS = 40
+TEXT_LINE_MIN_CHARS = 40
+NEAR_WINDOWS = (3, 8)  # lines each side
+NO_TEXT_DISTANCE = 1000  # lines to the nearest text line when the page has none that way
+PAGE_FEATURES = (
+    "removed_share_within_3", "removed_share_within_8", "log_lines_up_to_text", "log_lines_down_to_text",
+    "log_page_text_chars", "text_share_within_8",
+)  # fmt: skip
+COHESION_FEATURES = ("bigrams_in_kept_lines", "bigrams_in_text_lines", "log_han_bigrams")
 NGRAM_FEATURE = "ngram_score"
 LINE_FEATURES = (
     OWN_FEATURES
     + tuple(f"{'prev' if k < 0 else 'next'}{abs(k)}_{name}" for k in NEIGHBOUR_OFFSETS for name in NEIGHBOUR_FEATURES)
     + POSITION_FEATURES
+    + PAGE_FEATURES
+    + COHESION_FEATURES
     + (NGRAM_FEATURE,)
 )
 NGRAM_ORDERS = (1, 2, 3)
@@ -132,9 +148,86 @@ def line_features(lines) -> np.ndarray:
         np.log1p(total), np.log1p(doc_chars), chars / safe_doc_chars, doc_removed / safe_doc_chars,
         np.log1p(position), np.log1p(below), np.log1p(list_run),
     ]  # fmt: skip
-    features = np.column_stack([*own, *neighbours, *(np.asarray(column, dtype=np.float64) for column in placed), np.zeros(n)])
+    text = (removed == 0) & (chars >= TEXT_LINE_MIN_CHARS) & lines.ends_sentence
+    page = _page_features(removed[nonblank], text[nonblank], chars[nonblank], doc, n_docs)
+    around = np.zeros((n, len(PAGE_FEATURES)))
+    around[nonblank] = page
+    cohesion = _cohesion_features(lines, removed == 0, text)
+    columns = [*own, *neighbours, *(np.asarray(column, dtype=np.float64) for column in placed)]
+    features = np.column_stack([*columns, around, cohesion, np.zeros(n)])
     features[chars == 0] = 0.0
     return features
+
+
+def _page_features(removed: np.ndarray, text: np.ndarray, chars: np.ndarray, doc: np.ndarray, n_docs: int) -> np.ndarray:
+    """PAGE_FEATURES of the non-blank lines (given in page order with their document)."""
+    m = len(doc)
+    index = np.arange(m)
+    doc_start = np.searchsorted(doc, doc, side="left")
+    doc_end = np.searchsorted(doc, doc, side="right")
+    columns = []
+    removed_sum = np.concatenate(([0.0], np.cumsum(removed)))
+    for width in NEAR_WINDOWS:
+        lo, hi = np.maximum(index - width, doc_start), np.minimum(index + width + 1, doc_end)
+        others = hi - lo - 1
+        columns.append(np.where(others > 0, (removed_sum[hi] - removed_sum[lo] - removed) / np.maximum(others, 1), 0.5))
+    last_text = np.maximum.accumulate(np.where(text, index, -1))
+    next_text = np.minimum.accumulate(np.where(text, index, m)[::-1])[::-1]
+    above = np.concatenate(([-1], last_text[:-1]))
+    below = np.concatenate((next_text[1:], [m]))
+    columns.append(np.log1p(np.where(above >= doc_start, index - above, NO_TEXT_DISTANCE)))
+    columns.append(np.log1p(np.where(below < doc_end, below - index, NO_TEXT_DISTANCE)))
+    columns.append(np.log1p(np.bincount(doc, weights=chars * text, minlength=n_docs))[doc])
+    text_sum = np.concatenate(([0.0], np.cumsum(text)))
+    width = NEAR_WINDOWS[-1]
+    lo, hi = np.maximum(index - width, doc_start), np.minimum(index + width + 1, doc_end)
+    columns.append((text_sum[hi] - text_sum[lo] - text) / np.maximum(hi - lo - 1, 1))
+    return np.column_stack(columns)
+
+
+def _cohesion_features(lines, kept: np.ndarray, text: np.ndarray) -> np.ndarray:
+    """COHESION_FEATURES of every line (-1 for a share where the line has no Han bigram)."""
+    grams, shares = _bigram_shares_elsewhere(lines, np.column_stack([kept, text]))
+    return np.column_stack([shares, np.log1p(grams)])
+
+
+def _bigram_shares_elsewhere(lines, sources: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The Han bigrams of each line, and per source (a column of `sources`, a mask of lines) the
+    share of each line's Han bigrams that also stand in a source line of its page other than itself
+    (-1 for a line without a Han bigram).
+
+    One sort of exact (document, bigram) keys: a bigram stands in another source line when the
+    smallest or the largest source line of its group is not its own. A line's result depends on
+    its own page only, whatever else is in the batch."""
+    n = lines.n_lines
+    han_at = np.flatnonzero(lines.classes == HAN)
+    line_of = lines.line_of_char[han_at]
+    pair = np.flatnonzero((han_at[1:] == han_at[:-1] + 1) & (line_of[1:] == line_of[:-1]))
+    line = line_of[pair].astype(np.int64)
+    grams = np.bincount(line, minlength=n)
+    shares = np.full((n, sources.shape[1]), -1.0)
+    if not len(pair):
+        return grams, shares
+    points = lines.folded_points[han_at].astype(np.uint64)
+    doc = lines.doc_of_line[line].astype(np.uint64)
+    # Han code points fit in 21 bits, so (document, first, second) is exact in 64 bits for a batch of up to 2**22 documents.
+    keys = (doc << np.uint64(42)) | (points[pair] << np.uint64(21)) | points[pair + 1]
+    order = np.argsort(keys)
+    sorted_keys = keys[order]
+    starts_group = np.empty(len(order), dtype=bool)
+    starts_group[0] = True
+    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=starts_group[1:])
+    group_start = np.flatnonzero(starts_group)
+    group = np.cumsum(starts_group) - 1
+    sorted_lines = line[order]
+    has = grams > 0
+    for column in range(sources.shape[1]):
+        in_source = sources[sorted_lines, column]
+        lowest = np.minimum.reduceat(np.where(in_source, sorted_lines, n), group_start)[group]
+        highest = np.maximum.reduceat(np.where(in_source, sorted_lines, -1), group_start)[group]
+        elsewhere = (lowest < sorted_lines) | (highest > sorted_lines)
+        shares[has, column] = (np.bincount(sorted_lines, weights=elsewhere, minlength=n) / np.maximum(grams, 1))[has]
+    return grams, shares
 
 
 def _run_lengths(flag: np.ndarray, doc: np.ndarray) -> np.ndarray:
