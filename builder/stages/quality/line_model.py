@@ -210,8 +210,8 @@ class LineModel:
 
 def line_ngram_scores(lines, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """The mean n-gram weight (summed over orders) of each line in `rows`, each line scored on its own text."""
-    texts = [lines.joined[start:end] for start, end in zip(lines.line_start[rows].tolist(), lines.line_end[rows].tolist())]
-    return ngram_scores(BatchPoints.from_texts(texts), NGRAM_ORDERS, NGRAM_BITS, weights)
+    points = BatchPoints.from_ranges(lines.points, lines.line_start[rows], lines.line_end[rows])
+    return ngram_scores(points, NGRAM_ORDERS, NGRAM_BITS, weights)
 
 
 def candidate_lines(lines, rules: frozenset[str]) -> np.ndarray:
