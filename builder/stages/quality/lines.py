@@ -31,6 +31,7 @@ from builder.stages.quality.tables import (
     LETTER,
     N_CLASSES,
     NEWLINE,
+    PUNCT,
     SPACE,
     char_class_table,
     code_points,
@@ -134,8 +135,8 @@ class BatchLines:
         self.visible = self.counts[:, :SPACE].sum(axis=1)
         self.han = self.counts[:, HAN]
         self.letters = self.counts[:, HAN] + self.counts[:, LETTER]
-        visible_at = np.flatnonzero(classes < SPACE)
-        line_of_visible = self.line_of_char[visible_at]
+        self.visible_at = visible_at = np.flatnonzero(classes < SPACE)
+        self.line_of_visible = line_of_visible = self.line_of_char[visible_at]
         last = np.searchsorted(line_of_visible, np.arange(self.n_lines), side="right") - 1
         has_visible = self.visible > 0
         self.ends_sentence = np.zeros(self.n_lines, dtype=bool)
@@ -324,6 +325,10 @@ class LineCleaner:
         if "repeat" not in self.params.rules:
             return
         candidates = np.flatnonzero((lines.rule == KEEP) & (lines.visible > 0))
+        # Copies have the same counts of Han, letters, digits and punctuation (stripping takes only
+        # spaces, and folding keeps every character's class): only lines that share these and their
+        # page with more than `max_line_repeats` others can be copies, a few percent of the lines.
+        candidates = candidates[_same_counts_group_sizes(lines, candidates) > self.params.max_line_repeats]
         folded = lines.folded_lines
         keys = list(zip(lines.doc_of_line[candidates].tolist(), (folded[k].strip() for k in candidates.tolist())))
         repeated = {key for key, n in Counter(keys).items() if n > self.params.max_line_repeats}
@@ -342,23 +347,18 @@ class LineCleaner:
         docs_with_two = np.add.reduceat(long_lines.astype(np.int64), lines.first_line[:-1]) >= 2
         if not docs_with_two.any():
             return
-        # Visible characters of kept lines in documents that have two long lines to compare.
-        chars = (lines.classes < SPACE) & kept[lines.line_of_char] & docs_with_two[lines.doc_of_line[lines.line_of_char]]
-        at = np.flatnonzero(chars)
-        if len(at) < n:
-            return
-        line_of = lines.line_of_char[at]
-        hashes = RollingHash(lines.folded_points[at]).ngrams(n)  # folded: a copy with other widths is a copy
-        start_line = line_of[: len(hashes)]
-        inside = start_line == line_of[n - 1 :]  # an n-gram never spans two lines
-        start_line, hashes = start_line[inside], hashes[inside]
+        # Every n-gram of visible, folded characters inside a line, hashed once; an n-gram's hash does
+        # not depend on what surrounds it, so the n-grams of any set of lines are a selection of these.
+        all_lines, all_hashes = _line_ngram_hashes(lines, n)
         # Cheap look first: two near-copies most likely share their smallest or largest n-gram
         # hash (a one-permutation MinHash); only documents where two long lines do are compared.
-        suspects = _docs_sharing_extreme_hashes(lines, start_line, hashes, long_lines)
+        selected = (long_lines & docs_with_two[lines.doc_of_line])[all_lines]
+        suspects = _docs_sharing_extreme_hashes(lines, all_lines[selected], all_hashes[selected], long_lines)
         if not suspects.any():
             return
-        in_suspect = suspects[lines.doc_of_line[start_line]]
-        start_line, hashes = start_line[in_suspect], hashes[in_suspect]
+        # Every kept line of those documents, long or short, is what a long line may copy.
+        selected = (kept & suspects[lines.doc_of_line])[all_lines]
+        start_line, hashes = all_lines[selected], all_hashes[selected]
         keys = (lines.doc_of_line[start_line].astype(np.uint64) << np.uint64(32)) | hashes.astype(np.uint64)
         order = np.argsort(keys)
         sorted_keys, sorted_lines = keys[order], start_line[order]
@@ -423,6 +423,30 @@ class LineCleaner:
                     if drop:
                         lines.rule[line] = CONTEXT_RULE
                 i = j
+
+
+def _same_counts_group_sizes(lines: BatchLines, candidates: np.ndarray) -> np.ndarray:
+    """For each candidate line, how many candidates share its document and its counts of Han, letters,
+    digits and punctuation (by a 64-bit mix of them: a collision only makes a group larger)."""
+    key = lines.doc_of_line[candidates].astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    counts = lines.counts[candidates].astype(np.uint64)
+    with np.errstate(over="ignore"):
+        for column, multiplier in zip((HAN, LETTER, DIGIT, PUNCT), _COUNT_MIX):
+            key = (key ^ counts[:, column]) * np.uint64(multiplier)
+    _, group, sizes = np.unique(key, return_inverse=True, return_counts=True)
+    return sizes[group]
+
+
+_COUNT_MIX = (0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5, 0x85EBCA77C2B2AE63)
+
+
+def _line_ngram_hashes(lines: BatchLines, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(line, hash) of every n-gram of visible, folded characters that starts and ends inside one line, in text order."""
+    line_of = lines.line_of_visible
+    hashes = RollingHash(lines.folded_points[lines.visible_at]).ngrams(n)  # folded: a copy with other widths is a copy
+    start_line = line_of[: len(hashes)]
+    inside = start_line == line_of[n - 1 :]  # an n-gram never spans two lines
+    return start_line[inside], hashes[inside]
 
 
 def _docs_sharing_extreme_hashes(lines: BatchLines, start_line: np.ndarray, hashes: np.ndarray, long_lines: np.ndarray) -> np.ndarray:
