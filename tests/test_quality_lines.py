@@ -127,6 +127,14 @@ def test_copies_in_other_spellings_and_spacing_are_repeats(stage):
     assert rules[1] == "" and rules[3] == "repeat" and rules[5] == "repeat"
 
 
+def test_a_batch_without_a_single_mark_is_judged(stage):
+    """Marks are found as positions: a batch with none has none to count, one `.` is one."""
+    lines = stage.clean_lines(["没有标点的一行字", "第二篇也没有标点 只有空格 abc"])
+    assert lines.sentence_marks.tolist() == [0, 0] and lines.ellipses.tolist() == [0, 0]
+    lines = stage.clean_lines(["最后一个字符是点.", "没有标点"])
+    assert lines.sentence_marks.tolist() == [1, 0] and lines.ends_sentence.tolist() == [True, False]
+
+
 def test_folding_keeps_every_characters_class():
     """The repeat rule's grouping counts classes on the text as written and compares it folded."""
     classes = char_class_table()

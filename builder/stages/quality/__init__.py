@@ -25,14 +25,7 @@ from builder.stages.quality.lines import CONTEXT_RULE, KEEP, SPAM_RULE, BatchLin
 from builder.stages.quality.sentences import drop_repeated_sentences
 from builder.stages.quality.shapes import KEYWORDS_RULE, isolate_keyword_runs
 from builder.stages.quality.signals import INTEGER_SIGNALS, document_signals
-from builder.stages.quality.tables import (
-    char_class_table,
-    clause_mark_table,
-    end_punctuation_table,
-    fold_table,
-    sentence_mark_table,
-    separator_table,
-)
+from builder.stages.quality.tables import char_class_table, end_punctuation_table, fold_table, mark_table
 from builder.text.pii import PII_TYPES, PiiFinder, redact
 
 SHAPE_RULES = (KEYWORDS_RULE, "breadcrumb", "nav", "contact", "symbols", "repeat", CONTEXT_RULE)
@@ -196,7 +189,7 @@ class Quality(Stage):
                 line_model_restore_below=params.line_model_restore_below,
             ),
         )
-        for table in (char_class_table, fold_table, end_punctuation_table, separator_table, sentence_mark_table, clause_mark_table):
+        for table in (char_class_table, fold_table, end_punctuation_table, mark_table):
             table()  # built once per worker, here rather than inside the first batch
         self.top_sizes = sorted(params.max_top_ngram_frac)
         self.dup_sizes = sorted(params.max_dup_ngram_frac)

@@ -86,7 +86,7 @@ def line_features(lines) -> np.ndarray:
     safe_chars = np.maximum(chars, 1)
     han = lines.han.astype(np.float64)
     function_words = np.bincount(
-        lines.line_of_char[char_set_table(FUNCTION_WORDS)[lines.points]], minlength=n
+        lines.line_of_char[char_set_table(FUNCTION_WORDS).take(lines.points)], minlength=n
     ).astype(np.float64)
     function_share = function_words / np.maximum(han, 1)
     has_mark = (lines.sentence_marks > 0).astype(np.float64)

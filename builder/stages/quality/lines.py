@@ -35,12 +35,15 @@ from builder.stages.quality.tables import (
     SPACE,
     char_class_table,
     code_points,
+    CLAUSE_MARK,
+    ELLIPSIS,
+    HALF_WIDTH_MARK,
+    SENTENCE_MARK,
+    SEPARATOR,
     end_punctuation_table,
     fold_table,
     from_code_points,
-    clause_mark_table,
-    sentence_mark_table,
-    separator_table,
+    mark_table,
     RollingHash,
 )
 from builder.stages.quality.line_model import LineModel, apply_line_model
@@ -81,7 +84,6 @@ TITLE_FOLLOWERS = ("metadata", "product")
 # (`数据库连接`) do not make a new sentence look like a copy.
 NEAR_REPEAT_NGRAM = 10
 CHROME_SHAPE_MAX_CHARS = 300  # teasers quote a paragraph's opening; longer lines are text
-HALF_WIDTH_MARKS = np.array([ord(c) for c in "?!."], dtype=np.uint32)
 BREADCRUMB_ROOTS = ("首页", "主页", "网站首页", "home", "当前位置:首页", "您的位置:首页")
 
 
@@ -114,9 +116,10 @@ class BatchLines:
         self.texts = texts
         self.joined = "\n".join(texts)
         self.points = code_points(self.joined)
-        self.folded_points = fold_table()[self.points]
+        # `take` rather than `table[points]`: the same values, gathered about twice as fast.
+        self.folded_points = fold_table().take(self.points)
         self.folded = from_code_points(self.folded_points)
-        classes = char_class_table()[self.points]
+        classes = char_class_table().take(self.points)
         newlines = np.flatnonzero(classes == NEWLINE)
         self.n_lines = len(newlines) + 1
         self.line_start = np.concatenate(([0], newlines + 1))
@@ -137,30 +140,34 @@ class BatchLines:
         self.letters = self.counts[:, HAN] + self.counts[:, LETTER]
         self.visible_at = visible_at = np.flatnonzero(classes < SPACE)
         self.line_of_visible = line_of_visible = self.line_of_char[visible_at]
-        last = np.searchsorted(line_of_visible, np.arange(self.n_lines), side="right") - 1
-        has_visible = self.visible > 0
+        # The last visible character of each line that has one: where the (sorted) line numbers change.
+        last = np.flatnonzero(np.concatenate((line_of_visible[1:] != line_of_visible[:-1], [True])))[: len(line_of_visible)]
         self.ends_sentence = np.zeros(self.n_lines, dtype=bool)
-        self.ends_sentence[has_visible] = end_punctuation_table()[self.points[visible_at[last[has_visible]]]]
-        marks = sentence_mark_table()[self.points]
+        self.ends_sentence[line_of_visible[last]] = end_punctuation_table()[self.points[visible_at[last]]]
+        # Marks, separators and `?!.…` are a few percent of the characters: found with one gather,
+        # then worked on as positions (`at`) with their kinds and code points.
+        flags = mark_table().take(self.points)
+        at = np.flatnonzero(flags)
+        kind, point = flags[at], self.points[at]
+        marks = (kind & SENTENCE_MARK) > 0
         # Half-width marks end a sentence only before a space, a non-Latin character or the end:
         # `?cè` is a lost character of mojibake, `3.5` and `a.b` are not sentence ends.
-        dots = self.points == ord(".")
-        ascii_marks = np.flatnonzero(np.isin(self.points[:-1], HALF_WIDTH_MARKS))
-        before_word = (classes[ascii_marks + 1] == LETTER) | (classes[ascii_marks + 1] == DIGIT)
+        ascii_marks = np.flatnonzero(((kind & HALF_WIDTH_MARK) > 0) & (at < len(self.points) - 1))
+        after = classes[at[ascii_marks] + 1]
+        before_word = (after == LETTER) | (after == DIGIT)
         marks[ascii_marks[before_word]] = False
         sentence_dots = ascii_marks[~before_word]
-        sentence_dots = sentence_dots[dots[sentence_dots] & (sentence_dots > 0)]
-        marks[sentence_dots[classes[sentence_dots - 1] == HAN]] = True
-        mark_runs = np.flatnonzero(marks & ~np.concatenate(([False], marks[:-1])))  # `？！` is one sentence end
+        sentence_dots = sentence_dots[(point[sentence_dots] == ord(".")) & (at[sentence_dots] > 0)]
+        marks[sentence_dots[classes[at[sentence_dots] - 1] == HAN]] = True
+        mark_at = at[marks]
+        mark_runs = mark_at[np.concatenate(([True], mark_at[1:] != mark_at[:-1] + 1))[: len(mark_at)]]  # `？！` is one sentence end
         self.sentence_marks = np.bincount(self.line_of_char[mark_runs], minlength=self.n_lines)
-        ellipses = (self.points == ord("…")) | (dots & np.concatenate((dots[1:], [False])))
+        dots = at[point == ord(".")]
+        ellipses = np.concatenate((at[(kind & ELLIPSIS) > 0], dots[:-1][dots[1:] == dots[:-1] + 1]))  # `…` and `..`
         self.ellipses = np.bincount(self.line_of_char[ellipses], minlength=self.n_lines)
-        self.full_stops = np.bincount(self.line_of_char[self.points == ord("。")], minlength=self.n_lines)
-        self.clause_marks = np.bincount(
-            self.line_of_char[np.flatnonzero(clause_mark_table()[self.points])], minlength=self.n_lines
-        )
-        separators_at = np.flatnonzero(separator_table()[self.points])
-        self.separators = np.bincount(self.line_of_char[separators_at], minlength=self.n_lines)
+        self.full_stops = np.bincount(self.line_of_char[at[point == ord("。")]], minlength=self.n_lines)
+        self.clause_marks = np.bincount(self.line_of_char[at[(kind & CLAUSE_MARK) > 0]], minlength=self.n_lines)
+        self.separators = np.bincount(self.line_of_char[at[(kind & SEPARATOR) > 0]], minlength=self.n_lines)
         self.folded_lines = self.folded.split("\n")
         self.rule = np.full(self.n_lines, KEEP, dtype=object)
         self.spam_hits = np.zeros(self.n_lines, dtype=np.int64)

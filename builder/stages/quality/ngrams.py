@@ -85,7 +85,7 @@ def _ngram_buckets(batch: BatchPoints, orders: tuple[int, ...], bits: int):
     leave those out (`valid_length`)."""
     if not 1 <= bits <= 32 or not orders or min(orders) < 1:
         raise ValueError(f"need 1 <= bits <= 32 and orders >= 1, got bits={bits}, orders={orders}")
-    folded = ngram_fold_table()[batch.points].astype(np.uint64)
+    folded = ngram_fold_table().take(batch.points).astype(np.uint64)
     shift = np.uint64(64 - bits)
     rolling = np.zeros(len(folded), dtype=np.uint64)
     with np.errstate(over="ignore"):
