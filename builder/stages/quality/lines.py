@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -173,6 +174,11 @@ class BatchLines:
         self.spam_hits = np.zeros(self.n_lines, dtype=np.int64)
         self.pii: dict[int, list[PiiSpan]] = defaultdict(list)
 
+    @cached_property
+    def line_texts(self) -> list[str]:
+        """Each line's text as written (`joined[line_start[k]:line_end[k]]`), split once for the batch."""
+        return self.joined.split("\n")
+
     def line_of(self, positions: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.line_end, positions, side="left")
 
@@ -231,10 +237,11 @@ class LineCleaner:
             return
         longest = max(max_chars for _, max_chars, _ in self.lexicon.line_patterns)
         candidates = np.flatnonzero((lines.rule == KEEP) & (lines.visible > 0) & (lines.visible <= longest))
-        for line in candidates.tolist():
-            text = lines.folded_lines[line].strip()
+        folded = lines.folded_lines
+        for line, visible in zip(candidates.tolist(), lines.visible[candidates].tolist()):
+            text = folded[line].strip()
             for rule, max_chars, pattern in self.lexicon.line_patterns:
-                if lines.visible[line] <= max_chars and pattern.fullmatch(text):
+                if visible <= max_chars and pattern.fullmatch(text):
                     lines.rule[line] = rule
                     break
 
@@ -335,7 +342,7 @@ class LineCleaner:
         # Copies have the same counts of Han, letters, digits and punctuation (stripping takes only
         # spaces, and folding keeps every character's class): only lines that share these and their
         # page with more than `max_line_repeats` others can be copies, a few percent of the lines.
-        candidates = candidates[_same_counts_group_sizes(lines, candidates) > self.params.max_line_repeats]
+        candidates = candidates[same_counts_group_sizes(lines, candidates) > self.params.max_line_repeats]
         folded = lines.folded_lines
         keys = list(zip(lines.doc_of_line[candidates].tolist(), (folded[k].strip() for k in candidates.tolist())))
         repeated = {key for key, n in Counter(keys).items() if n > self.params.max_line_repeats}
@@ -398,14 +405,16 @@ class LineCleaner:
         state[lines.rule == "repeat"] = ""  # a copy says nothing about its neighbours (a title repeated below it)
         # A short sentence or clause (`我该怎么办呀?`, a reply's last words) is text, not chrome:
         # on real pages these were most of what the rule removed wrongly.
-        punctuated = ((lines.sentence_marks > 0) | (lines.clause_marks > 0)) & (lines.han >= 4)
-        for doc in range(len(lines.texts)):
-            first, last = lines.first_line[doc], lines.first_line[doc + 1]
-            states = state[first:last]
-            if "S" not in states or "R" not in states or "G" not in states:
-                continue
-            visible = [first + i for i, s in enumerate(states.tolist()) if s]
-            seq = [state[k] for k in visible]
+        punctuated = (((lines.sentence_marks > 0) | (lines.clause_marks > 0)) & (lines.han >= 4)).tolist()
+        starts = lines.first_line[:-1]
+        with_all_three = np.ones(len(starts), dtype=bool)
+        for kind in "SRG":
+            with_all_three &= np.add.reduceat(state == kind, starts) > 0
+        state_of = state.tolist()
+        for doc in np.flatnonzero(with_all_three).tolist():
+            first, last = int(lines.first_line[doc]), int(lines.first_line[doc + 1])
+            visible = [line for line in range(first, last) if state_of[line]]
+            seq = [state_of[k] for k in visible]
             i = 0
             while i < len(seq):
                 if seq[i] != "S":
@@ -432,7 +441,7 @@ class LineCleaner:
                 i = j
 
 
-def _same_counts_group_sizes(lines: BatchLines, candidates: np.ndarray) -> np.ndarray:
+def same_counts_group_sizes(lines: BatchLines, candidates: np.ndarray) -> np.ndarray:
     """For each candidate line, how many candidates share its document and its counts of Han, letters,
     digits and punctuation (by a 64-bit mix of them: a collision only makes a group larger)."""
     key = lines.doc_of_line[candidates].astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from builder.stages.quality.lines import KEEP, SPAM_RULE, BatchLines
+from builder.stages.quality.lines import KEEP, SPAM_RULE, BatchLines, same_counts_group_sizes
 from builder.stages.quality.line_model import LINE_MODEL_RULE
 from builder.stages.quality.shapes import KEYWORDS_RULE
 from builder.stages.quality.tables import DIGIT, HAN, SPACE, SYMBOL, RollingHash
@@ -74,7 +74,12 @@ def _duplicate_fractions(lines: BatchLines, kept: np.ndarray, chars: np.ndarray)
     visible = lines.visible.tolist()
     kept_list = kept.tolist()
     folded = lines.folded_lines
-    for doc in range(n_docs):
+    # A repeated line has a twin with the same counts of Han, letters, digits and punctuation, and a
+    # repeated paragraph a repeated first line: pages where no two kept lines share those counts
+    # repeat nothing, and most pages are such.
+    candidates = np.flatnonzero(kept & (lines.visible > 0))
+    shared = candidates[same_counts_group_sizes(lines, candidates) > 1]
+    for doc in np.unique(lines.doc_of_line[shared]).tolist():
         first, last = int(lines.first_line[doc]), int(lines.first_line[doc + 1])
         seen_lines: set[str] = set()
         seen_paras: set[str] = set()
