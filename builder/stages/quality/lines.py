@@ -216,16 +216,16 @@ class LineCleaner:
         if not hits:
             return
         folded = lines.folded
-        where = lines.line_of(np.array([start for start, _, _ in hits])).tolist()
+        where = lines.line_of(np.array([start for start, _, _ in hits]))
         spam_by_line: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
-        for line, (start, key, value) in zip(where, hits):
+        for line, visible, line_start, (start, key, value) in zip(
+            where.tolist(), lines.visible[where].tolist(), lines.line_start[where].tolist(), hits
+        ):
             if value[0] == SPAM:
                 if value[2] and not _word_bounded(folded, start, start + len(key)):
                     continue
                 spam_by_line[line].append((start, start + len(key), key))
-            elif lines.visible[line] <= value[2] and (
-                start - lines.line_start[line] < LABEL_CHARS or not _is_sentence(lines, line)
-            ):
+            elif visible <= value[2] and (start - line_start < LABEL_CHARS or not _is_sentence(lines, line)):
                 lines.mark(line, value[1])
         for line, line_hits in spam_by_line.items():
             lines.spam_hits[line] = len(line_hits)
@@ -266,10 +266,11 @@ class LineCleaner:
         positions = [m.start() for m in PII_CANDIDATE_RE.finditer(folded)]
         if not positions:
             return
-        line_of = lines.line_of(np.array(positions)).tolist()
+        line_of = lines.line_of(np.array(positions))
         windows: list[list[int]] = []
-        for position, line in zip(positions, line_of):
-            line_start, line_end = int(lines.line_start[line]), int(lines.line_end[line])
+        for position, line, line_start, line_end in zip(
+            positions, line_of.tolist(), lines.line_start[line_of].tolist(), lines.line_end[line_of].tolist()
+        ):
             if windows and windows[-1][2] == line and position < windows[-1][1]:
                 # Inside the open window (a long digit run puts a candidate on every digit):
                 # only grow its end, walking just the new part, so the scan stays linear.
