@@ -4,7 +4,8 @@ The batch is joined into one string and read as a numpy array of code points, so
 per-line counts (Han, letters, digits, symbols, end punctuation, separators) are bincounts,
 the lexicon is one `TermMatcher` pass and PII one cheap candidate scan over the folded
 batch; hits are mapped to lines with `searchsorted`. Python touches only the lines that a
-hit or a separator makes worth a look, plus one walk per document for repeats and context.
+hit or a separator makes worth a look, the lines that share their page and class counts with
+enough others to be copies, and the pages where short lines sit among removed and good ones.
 
 Each line gets at most one removal rule, the first that applies, in this order:
 spam, the keyword rules and whole-line patterns of `data/boilerplate.tsv`, `breadcrumb`

@@ -2,7 +2,8 @@
 
 Everything per document is a sum over its kept lines of the per-line counts `BatchLines`
 already holds, except three things that need the kept text itself: duplicate lines and
-paragraphs (Python sets over the folded lines) and character n-gram repetition.
+paragraphs (Python sets over the folded lines, on the pages where two kept lines have the same
+class counts) and character n-gram repetition.
 
 N-gram repetition follows Gopher (Rae et al. 2021, appendix A) with characters in place of
 words, since Chinese has no spaces to count words by: `top_{n}gram_frac` is the share of
