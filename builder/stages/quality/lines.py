@@ -375,11 +375,15 @@ class LineCleaner:
         # Every kept line of those documents, long or short, is what a long line may copy.
         selected = (kept & suspects[lines.doc_of_line])[all_lines]
         start_line, hashes = all_lines[selected], all_hashes[selected]
-        keys = (lines.doc_of_line[start_line].astype(np.uint64) << np.uint64(32)) | hashes.astype(np.uint64)
-        order = np.argsort(keys)
-        sorted_keys, sorted_lines = keys[order], start_line[order]
-        group_start = np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1]))
-        earliest = np.minimum.reduceat(sorted_lines, np.flatnonzero(group_start))[np.cumsum(group_start) - 1]
+        # Sorted by (hash, line), one sort of packed values and no argsort: a page's lines have
+        # consecutive numbers, so each (page, hash) group is a run that starts with its earliest line.
+        packed = np.sort((hashes.astype(np.uint64) << np.uint64(32)) | start_line.astype(np.uint64))
+        sorted_hashes, sorted_lines = packed >> np.uint64(32), (packed & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        sorted_docs = lines.doc_of_line[sorted_lines]
+        group_start = np.concatenate(
+            ([True], (sorted_hashes[1:] != sorted_hashes[:-1]) | (sorted_docs[1:] != sorted_docs[:-1]))
+        )
+        earliest = sorted_lines[np.flatnonzero(group_start)][np.cumsum(group_start) - 1]
         seen_before = np.bincount(sorted_lines, weights=earliest < sorted_lines, minlength=lines.n_lines)
         total = np.bincount(sorted_lines, minlength=lines.n_lines)
         near = long_lines & (seen_before >= self.params.near_repeat_share * np.maximum(total, 1))
