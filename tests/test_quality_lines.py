@@ -8,7 +8,7 @@ import pytest
 from builder.stages import STAGES, Batch
 from builder.stages.quality import Quality, QualityParams
 from builder.stages.quality.lexicon import BUILTIN_SPAM_CATEGORIES, read_boilerplate_keywords, read_spam_terms
-from builder.stages.quality.tables import fold
+from builder.stages.quality.tables import char_class_table, fold, fold_table
 from builder.text.chars import count_han
 
 SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seed" / "page.txt"
@@ -121,6 +121,29 @@ def test_repeated_lines_keep_their_first_copy(stage):
     text = "\n".join([BODY, "点此进入专题页面查看", OTHER_BODY, "点此进入专题页面查看", BODY[:30], "点此进入专题页面查看"])
     rules = rules_of(stage, text)
     assert rules[1] == "" and rules[3] == "repeat" and rules[5] == "repeat"
+
+
+def test_copies_in_other_spellings_and_spacing_are_repeats(stage):
+    # Copies are found among lines with the same counts of Han, letters, digits and punctuation:
+    # a Traditional, full-width or indented copy must land in the same group.
+    copies = ["点此进入专题页面查看（2023版）", "\u3000點此進入專題頁面查看（２０２３版） ", " 点此进入专题页面查看(2023版)"]
+    text = "\n".join([BODY, copies[0], OTHER_BODY, copies[1], BODY[:30], copies[2]])
+    rules = rules_of(stage, text)
+    assert rules[1] == "" and rules[3] == "repeat" and rules[5] == "repeat"
+
+
+def test_a_batch_without_a_single_mark_is_judged(stage):
+    """Marks are found as positions: a batch with none has none to count, one `.` is one."""
+    lines = stage.clean_lines(["没有标点的一行字", "第二篇也没有标点 只有空格 abc"])
+    assert lines.sentence_marks.tolist() == [0, 0] and lines.ellipses.tolist() == [0, 0]
+    lines = stage.clean_lines(["最后一个字符是点.", "没有标点"])
+    assert lines.sentence_marks.tolist() == [1, 0] and lines.ends_sentence.tolist() == [True, False]
+
+
+def test_folding_keeps_every_characters_class():
+    """The repeat rule's grouping counts classes on the text as written and compares it folded."""
+    classes = char_class_table()
+    assert (classes[fold_table()] == classes).all()
 
 
 def test_context_removes_a_page_header_but_keeps_the_title(stage):

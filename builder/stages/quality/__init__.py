@@ -25,14 +25,7 @@ from builder.stages.quality.lines import CONTEXT_RULE, KEEP, SPAM_RULE, BatchLin
 from builder.stages.quality.sentences import drop_repeated_sentences
 from builder.stages.quality.shapes import KEYWORDS_RULE, isolate_keyword_runs
 from builder.stages.quality.signals import INTEGER_SIGNALS, document_signals
-from builder.stages.quality.tables import (
-    char_class_table,
-    clause_mark_table,
-    end_punctuation_table,
-    fold_table,
-    sentence_mark_table,
-    separator_table,
-)
+from builder.stages.quality.tables import char_class_table, end_punctuation_table, fold_table, mark_table
 from builder.text.pii import PII_TYPES, PiiFinder, redact
 
 SHAPE_RULES = (KEYWORDS_RULE, "breadcrumb", "nav", "contact", "symbols", "repeat", CONTEXT_RULE)
@@ -196,7 +189,7 @@ class Quality(Stage):
                 line_model_restore_below=params.line_model_restore_below,
             ),
         )
-        for table in (char_class_table, fold_table, end_punctuation_table, separator_table, sentence_mark_table, clause_mark_table):
+        for table in (char_class_table, fold_table, end_punctuation_table, mark_table):
             table()  # built once per worker, here rather than inside the first batch
         self.top_sizes = sorted(params.max_top_ngram_frac)
         self.dup_sizes = sorted(params.max_dup_ngram_frac)
@@ -222,7 +215,10 @@ class Quality(Stage):
         signals = document_signals(lines, self.top_sizes, self.dup_sizes)
         changed = np.add.reduceat(lines.rule != KEEP, lines.first_line[:-1]) > 0
         changed[lines.doc_of_line[list(lines.pii)]] = True
-        cleaned = [self._assemble(lines, doc) if changed[doc] else text for doc, text in enumerate(texts)]
+        rule_of, visible_of = lines.rule.tolist(), lines.visible.tolist()
+        cleaned = [
+            self._assemble(lines, doc, rule_of, visible_of) if changed[doc] else text for doc, text in enumerate(texts)
+        ]
         if "mojibake_ratio" in batch:
             signals["mojibake_ratio"] = np.array(batch["mojibake_ratio"], dtype=np.float32)
         else:
@@ -238,7 +234,7 @@ class Quality(Stage):
                 kept_docs.add(doc)
         self._count(batch, lines, kept_docs)
         batch["text"] = [cleaned[doc] if doc not in batch.drops else text for doc, text in enumerate(originals)]
-        batch[REMOVED_LINES] = self._removed_lines(lines, changed, batch.drops)
+        batch[REMOVED_LINES] = self._removed_lines(lines, changed, batch.drops, rule_of, visible_of)
         if self.params.annotate:
             for name in self.signal_names():
                 batch[name] = signals[name].tolist()
@@ -261,27 +257,30 @@ class Quality(Stage):
         return texts, self.clean_lines(texts)
 
     @staticmethod
-    def _removed_lines(lines: BatchLines, changed: np.ndarray, drops) -> list:
+    def _removed_lines(lines: BatchLines, changed: np.ndarray, drops, rule_of: list, visible_of: list) -> list:
         """(rule, line) of each removed, non-blank line of each kept document; None where nothing was removed."""
         out: list = [None] * len(changed)
+        text_of = lines.line_texts
         for doc in np.flatnonzero(changed).tolist():
             if doc in drops:
                 continue
             first, last = int(lines.first_line[doc]), int(lines.first_line[doc + 1])
-            out[doc] = [(lines.rule[line], lines.joined[lines.line_start[line] : lines.line_end[line]])
-                        for line in range(first, last) if lines.rule[line] != KEEP and lines.visible[line] > 0] or None
+            out[doc] = [(rule_of[line], text_of[line])
+                        for line in range(first, last) if rule_of[line] != KEEP and visible_of[line] > 0] or None
         return out
 
-    def _assemble(self, lines: BatchLines, doc: int) -> str:
-        """The document without its removed lines, PII redacted; blank lines never pile up."""
+    def _assemble(self, lines: BatchLines, doc: int, rule_of: list, visible_of: list) -> str:
+        """The document without its removed lines, PII redacted; blank lines never pile up.
+        `rule_of` and `visible_of` are `lines.rule` and `lines.visible` as lists (read once per batch)."""
         first, last = int(lines.first_line[doc]), int(lines.first_line[doc + 1])
         pieces: list[str] = []
         previous_blank = True
+        text_of = lines.line_texts
         for line in range(first, last):
-            if lines.rule[line] != KEEP:
+            if rule_of[line] != KEEP:
                 continue
-            text = lines.joined[lines.line_start[line] : lines.line_end[line]]
-            if lines.visible[line] == 0:
+            text = text_of[line]
+            if visible_of[line] == 0:
                 if not previous_blank:
                     pieces.append(text)
                 previous_blank = True

@@ -102,7 +102,7 @@ def line_features(lines) -> np.ndarray:
     safe_chars = np.maximum(chars, 1)
     han = lines.han.astype(np.float64)
     function_words = np.bincount(
-        lines.line_of_char[char_set_table(FUNCTION_WORDS)[lines.points]], minlength=n
+        lines.line_of_char[char_set_table(FUNCTION_WORDS).take(lines.points)], minlength=n
     ).astype(np.float64)
     function_share = function_words / np.maximum(han, 1)
     has_mark = (lines.sentence_marks > 0).astype(np.float64)
@@ -303,8 +303,8 @@ class LineModel:
 
 def line_ngram_scores(lines, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """The mean n-gram weight (summed over orders) of each line in `rows`, each line scored on its own text."""
-    texts = [lines.joined[start:end] for start, end in zip(lines.line_start[rows].tolist(), lines.line_end[rows].tolist())]
-    return ngram_scores(BatchPoints.from_texts(texts), NGRAM_ORDERS, NGRAM_BITS, weights)
+    points = BatchPoints.from_ranges(lines.points, lines.line_start[rows], lines.line_end[rows])
+    return ngram_scores(points, NGRAM_ORDERS, NGRAM_BITS, weights)
 
 
 def candidate_lines(lines, rules: frozenset[str]) -> np.ndarray:

@@ -63,6 +63,16 @@ class BatchPoints:
         np.cumsum(lengths, out=starts[1:])
         return cls(points, np.repeat(np.arange(len(texts), dtype=np.int64), lengths), starts)
 
+    @classmethod
+    def from_ranges(cls, points: np.ndarray, begins: np.ndarray, ends: np.ndarray) -> BatchPoints:
+        """The pieces `points[begins[k]:ends[k]]` of one code-point array as a batch: the same batch as
+        `from_texts` of those pieces as strings, without building and re-encoding the strings."""
+        lengths = (ends - begins).astype(np.int64)
+        starts = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=starts[1:])
+        positions = np.arange(starts[-1], dtype=np.int64) + np.repeat(begins.astype(np.int64) - starts[:-1], lengths)
+        return cls(points[positions], np.repeat(np.arange(len(lengths), dtype=np.int64), lengths), starts)
+
     @property
     def n_docs(self) -> int:
         return len(self.starts) - 1
@@ -75,7 +85,7 @@ def _ngram_buckets(batch: BatchPoints, orders: tuple[int, ...], bits: int):
     leave those out (`valid_length`)."""
     if not 1 <= bits <= 32 or not orders or min(orders) < 1:
         raise ValueError(f"need 1 <= bits <= 32 and orders >= 1, got bits={bits}, orders={orders}")
-    folded = ngram_fold_table()[batch.points].astype(np.uint64)
+    folded = ngram_fold_table().take(batch.points).astype(np.uint64)
     shift = np.uint64(64 - bits)
     rolling = np.zeros(len(folded), dtype=np.uint64)
     with np.errstate(over="ignore"):
@@ -83,10 +93,14 @@ def _ngram_buckets(batch: BatchPoints, orders: tuple[int, ...], bits: int):
             length = len(folded) - n + 1
             if length <= 0:
                 return
-            rolling = rolling[:length] * HASH_STEP + folded[n - 1 :]  # hash of points[i : i + n]
+            rolling = rolling[:length]  # in place: each order's hashes are built from the last order's
+            rolling *= HASH_STEP
+            rolling += folded[n - 1 :]  # hash of points[i : i + n]
             if n in orders:
-                keys = (rolling + np.uint64(n) * HASH_MULTIPLIER) * HASH_MULTIPLIER
-                yield n, (keys >> shift).astype(np.intp)
+                keys = rolling + np.uint64(n) * HASH_MULTIPLIER
+                keys *= HASH_MULTIPLIER
+                keys >>= shift
+                yield n, keys.view(np.intp)  # below 2**bits after the shift: the same numbers as signed
 
 
 def _ngrams_per_doc(batch: BatchPoints, n: int) -> np.ndarray:

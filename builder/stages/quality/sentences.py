@@ -25,7 +25,7 @@ def drop_repeated_sentences(text: str) -> tuple[str, int]:
     lines = text.split("\n")
     if max(map(len, lines)) < LONG_LINE_CHARS:
         return text, 0
-    if not _may_repeat(lines):
+    if not _may_repeat(text):
         return text, 0
     seen: set[str] = set()
     removed = 0
@@ -47,13 +47,7 @@ def drop_repeated_sentences(text: str) -> tuple[str, int]:
     return ("\n".join(lines), removed) if removed else (text, 0)
 
 
-def _may_repeat(lines: list[str]) -> bool:
-    """A cheap look first: does any long piece between two 。 occur twice on the page?"""
-    seen: set[str] = set()
-    for line in lines:
-        for piece in line.split("。"):
-            if len(piece) >= MIN_SENTENCE_CHARS:
-                if piece in seen:
-                    return True
-                seen.add(piece)
-    return False
+def _may_repeat(text: str) -> bool:
+    """A cheap look first: does any long piece between two 。 (or line ends) occur twice on the page?"""
+    pieces = [piece for piece in text.replace("\n", "。").split("。") if len(piece) >= MIN_SENTENCE_CHARS]
+    return len(set(pieces)) < len(pieces)

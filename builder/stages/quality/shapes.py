@@ -137,8 +137,9 @@ def _share_a_stem(items: list[str]) -> bool:
 
 def _is_field_list(text: str) -> bool:
     """Three or more `label:value` fields or `label number` pairs and little else."""
+    dated = DATE_RE.sub("0", text)
     for pattern in (FIELD_RE, WORD_NUMBER_RE):
-        fields = pattern.findall(DATE_RE.sub("0", text))
+        fields = pattern.findall(dated)
         if len(fields) >= 3 and sum(map(len, fields)) >= 0.7 * len(text.replace(" ", "")):
             return True
     return False

@@ -2,7 +2,8 @@
 
 Everything per document is a sum over its kept lines of the per-line counts `BatchLines`
 already holds, except three things that need the kept text itself: duplicate lines and
-paragraphs (Python sets over the folded lines) and character n-gram repetition.
+paragraphs (Python sets over the folded lines, on the pages where two kept lines have the same
+class counts) and character n-gram repetition.
 
 N-gram repetition follows Gopher (Rae et al. 2021, appendix A) with characters in place of
 words, since Chinese has no spaces to count words by: `top_{n}gram_frac` is the share of
@@ -17,10 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from builder.stages.quality.lines import KEEP, SPAM_RULE, BatchLines
+from builder.stages.quality.lines import KEEP, SPAM_RULE, BatchLines, same_counts_group_sizes
 from builder.stages.quality.line_model import LINE_MODEL_RULE
 from builder.stages.quality.shapes import KEYWORDS_RULE
-from builder.stages.quality.tables import DIGIT, HAN, SPACE, SYMBOL, RollingHash
+from builder.stages.quality.tables import DIGIT, HAN, LETTER, SPACE, SYMBOL, RollingHash
 
 INTEGER_SIGNALS = ("char_count", "han_count")
 
@@ -58,7 +59,8 @@ def document_signals(
         "removed_share": (visible_in - per_doc(lines.visible * (kept | (lines.rule == LINE_MODEL_RULE)))) / np.maximum(visible_in, 1),
     }
     signals["dup_line_frac"], signals["dup_para_frac"] = _duplicate_fractions(lines, kept, chars)
-    signals.update(_ngram_repetition(lines, kept, len(chars), top_sizes, dup_sizes))
+    word_chars = kept_counts[:, HAN] + kept_counts[:, LETTER] + kept_counts[:, DIGIT]
+    signals.update(_ngram_repetition(lines, kept, word_chars, top_sizes, dup_sizes))
     return {name: values if name in INTEGER_SIGNALS else values.astype(np.float32) for name, values in signals.items()}
 
 
@@ -74,7 +76,12 @@ def _duplicate_fractions(lines: BatchLines, kept: np.ndarray, chars: np.ndarray)
     visible = lines.visible.tolist()
     kept_list = kept.tolist()
     folded = lines.folded_lines
-    for doc in range(n_docs):
+    # A repeated line has a twin with the same counts of Han, letters, digits and punctuation, and a
+    # repeated paragraph a repeated first line: pages where no two kept lines share those counts
+    # repeat nothing, and most pages are such.
+    candidates = np.flatnonzero(kept & (lines.visible > 0))
+    shared = candidates[same_counts_group_sizes(lines, candidates) > 1]
+    for doc in np.unique(lines.doc_of_line[shared]).tolist():
         first, last = int(lines.first_line[doc]), int(lines.first_line[doc + 1])
         seen_lines: set[str] = set()
         seen_paras: set[str] = set()
@@ -106,18 +113,19 @@ def _duplicate_fractions(lines: BatchLines, kept: np.ndarray, chars: np.ndarray)
 
 
 def _ngram_repetition(
-    lines: BatchLines, kept: np.ndarray, n_docs: int, top_sizes: list[int], dup_sizes: list[int]
+    lines: BatchLines, kept: np.ndarray, chars: np.ndarray, top_sizes: list[int], dup_sizes: list[int]
 ) -> dict[str, np.ndarray]:
     """Character n-gram repetition (Gopher's top and duplicate n-gram shares, with characters for words)
     over the word characters of kept lines: Han, letters and digits. Punctuation and symbols are left
     out: a separator line of dashes (`------`) or a row of `。。。。` is decoration, not repeated text,
-    and counted as characters it made a 4-gram cover a whole forum thread."""
+    and counted as characters it made a 4-gram cover a whole forum thread.
+    `chars` is each document's count of those characters in kept lines."""
+    n_docs = len(chars)
     out = {f"top_{n}gram_frac": np.zeros(n_docs) for n in top_sizes}
     out |= {f"dup_{n}gram_frac": np.zeros(n_docs) for n in dup_sizes}
     if not top_sizes and not dup_sizes:
         return out
     keep_char = kept[lines.line_of_char] & (lines.classes <= DIGIT)
-    chars = np.bincount(lines.doc_of_line[lines.line_of_char[keep_char]], minlength=n_docs)
     rolling = RollingHash(lines.points[keep_char])
     hashes = {n: rolling.ngrams(n) for n in sorted(set(top_sizes) | set(dup_sizes))}
     offsets = np.concatenate(([0], np.cumsum(chars))).tolist()
@@ -153,12 +161,23 @@ def _top_count(keys: np.ndarray) -> int:
     """
     buckets, counts = _buckets(keys)
     fullest = int(counts.argmax())
-    if counts[fullest] == 1:
+    most = int(counts[fullest])
+    if most == 1:
         return 1
-    lower = int(np.unique(keys[buckets == fullest], return_counts=True)[1].max())
-    if lower == counts[fullest]:
+    lower = _most_repeats(keys[buckets == fullest])
+    if lower == most:
         return lower  # no bucket holds more keys than this one
-    return int(np.unique(keys[counts[buckets] >= lower], return_counts=True)[1].max())
+    return _most_repeats(keys[counts[buckets] >= lower])
+
+
+def _most_repeats(keys: np.ndarray) -> int:
+    """How often the most frequent value of `keys` occurs (`np.unique`'s largest count, with a few
+    numpy calls instead of its many: this runs twice per document)."""
+    ordered = np.sort(keys)
+    ends = np.flatnonzero(ordered[1:] != ordered[:-1])  # last index of each run but the last
+    if not len(ends):
+        return len(ordered)
+    return int(max(ends[0] + 1, len(ordered) - 1 - ends[-1], np.diff(ends).max(initial=0)))
 
 
 def _repeated_mask(keys: np.ndarray) -> np.ndarray | None:
