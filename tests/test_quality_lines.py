@@ -7,6 +7,7 @@ import pytest
 
 from builder.stages import STAGES, Batch
 from builder.stages.quality import Quality, QualityParams
+from builder.stages.quality.lines import BatchLines
 from builder.stages.quality.lexicon import BUILTIN_SPAM_CATEGORIES, read_boilerplate_keywords, read_spam_terms
 from builder.stages.quality.tables import char_class_table, fold, fold_table
 from builder.text.chars import count_han
@@ -227,3 +228,13 @@ def test_short_sentences_between_removed_lines_stay(stage):
 )
 def test_tracker_code_and_server_messages_left_by_text_extraction(stage, line, rule):
     assert rule_of_line(stage, line) == rule
+
+
+def test_a_page_counts_the_same_sentences_last_in_a_batch_as_anywhere_else():
+    """A half-width `.` after Han ends a sentence before a line break or the end: also at the very end of a batch."""
+    pages = ["今天天气很好，我们去公园散步了.\n回来以后大家都很累.", "第二页的内容，也写得很认真。"]
+    for batch in (pages, pages[::-1]):
+        lines = BatchLines(batch)
+        index = batch.index(pages[0])
+        first = int(lines.first_line[index])
+        assert lines.sentence_marks[first : first + 2].tolist() == [1, 1], batch

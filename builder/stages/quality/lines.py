@@ -154,8 +154,10 @@ class BatchLines:
         marks = (kind & SENTENCE_MARK) > 0
         # Half-width marks end a sentence only before a space, a non-Latin character or the end:
         # `?cè` is a lost character of mojibake, `3.5` and `a.b` are not sentence ends.
-        ascii_marks = np.flatnonzero(((kind & HALF_WIDTH_MARK) > 0) & (at < len(self.points) - 1))
-        after = classes[at[ascii_marks] + 1]
+        # The batch's last character is followed by what ends every other page: a line break.
+        ascii_marks = np.flatnonzero((kind & HALF_WIDTH_MARK) > 0)
+        next_at = at[ascii_marks] + 1
+        after = np.where(next_at < len(self.points), classes.take(np.minimum(next_at, len(self.points) - 1)), NEWLINE)
         before_word = (after == LETTER) | (after == DIGIT)
         marks[ascii_marks[before_word]] = False
         sentence_dots = ascii_marks[~before_word]
