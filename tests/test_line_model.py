@@ -71,6 +71,16 @@ def test_cohesion_tells_a_paragraph_of_the_article_from_a_teaser_of_another():
     assert other["log_lines_down_to_text"] == pytest.approx(np.log1p(1000))
 
 
+def test_bigram_keys_made_a_few_pages_at_a_time_give_the_same_features(monkeypatch):
+    """Keys hold a page's number in the batch in 22 bits, so larger batches are keyed in parts."""
+    from builder.stages.quality import line_model
+
+    lines = BatchLines([page(ARTICLES[:2]), "", page(ARTICLES[2:5]), "短", page(ARTICLES[:3])])
+    whole = line_features(lines)
+    monkeypatch.setattr(line_model, "DOCUMENTS_PER_SORT", 2)
+    assert line_features(lines).tobytes() == whole.tobytes()
+
+
 def test_a_document_scores_the_same_alone_and_in_a_batch():
     model = load_line_model(str(SHIPPED_LINE_MODEL))
     texts = [page(ARTICLES[:2]), page(ARTICLES[2:5]), "短"]

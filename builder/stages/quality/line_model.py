@@ -68,6 +68,7 @@ PAGE_FEATURES = (
     "log_page_text_chars", "text_share_within_8",
 )  # fmt: skip
 COHESION_FEATURES = ("bigrams_in_kept_lines", "bigrams_in_text_lines", "log_han_bigrams")
+DOCUMENTS_PER_SORT = 1 << 22  # a bigram key holds the page's number in the batch in 22 bits
 NGRAM_FEATURE = "ngram_score"
 LINE_FEATURES = (
     OWN_FEATURES
@@ -196,9 +197,9 @@ def _bigram_shares_elsewhere(lines, sources: np.ndarray) -> tuple[np.ndarray, np
     share of each line's Han bigrams that also stand in a source line of its page other than itself
     (-1 for a line without a Han bigram).
 
-    One sort of exact (document, bigram) keys: a bigram stands in another source line when the
-    smallest or the largest source line of its group is not its own. A line's result depends on
-    its own page only, whatever else is in the batch."""
+    Exact (document, bigram) keys, sorted: a bigram stands in another source line when the smallest
+    or the largest source line of its group is not its own. A line's result depends on its own page
+    only, whatever else is in the batch."""
     n = lines.n_lines
     han_at = np.flatnonzero(lines.classes == HAN)
     line_of = lines.line_of_char[han_at]
@@ -209,9 +210,24 @@ def _bigram_shares_elsewhere(lines, sources: np.ndarray) -> tuple[np.ndarray, np
     if not len(pair):
         return grams, shares
     points = lines.folded_points[han_at].astype(np.uint64)
-    doc = lines.doc_of_line[line].astype(np.uint64)
-    # Han code points fit in 21 bits, so (document, first, second) is exact in 64 bits for a batch of up to 2**22 documents.
-    keys = (doc << np.uint64(42)) | (points[pair] << np.uint64(21)) | points[pair + 1]
+    doc = lines.doc_of_line[line]
+    found = np.zeros((n, sources.shape[1]))
+    # Han code points fit in 21 bits, so (document, first, second) is exact in 64 bits for 2**22 documents at a time.
+    for lo in range(0, int(doc[-1]) + 1, DOCUMENTS_PER_SORT):
+        part = slice(np.searchsorted(doc, lo), np.searchsorted(doc, lo + DOCUMENTS_PER_SORT))
+        first = pair[part]
+        if not len(first):
+            continue
+        keys = ((doc[part] - lo).astype(np.uint64) << np.uint64(42)) | (points[first] << np.uint64(21)) | points[first + 1]
+        found += _found_elsewhere(keys, line[part], sources, n)
+    has = grams > 0
+    shares[has] = found[has] / grams[has, None]
+    return grams, shares
+
+
+def _found_elsewhere(keys: np.ndarray, line: np.ndarray, sources: np.ndarray, n: int) -> np.ndarray:
+    """Per line and source, how many of its n-grams (`keys`, each in `line`) stand in another source line:
+    one sort of the keys, then the smallest and largest source line of each group of equal keys."""
     order = np.argsort(keys)
     sorted_keys = keys[order]
     starts_group = np.empty(len(order), dtype=bool)
@@ -220,14 +236,13 @@ def _bigram_shares_elsewhere(lines, sources: np.ndarray) -> tuple[np.ndarray, np
     group_start = np.flatnonzero(starts_group)
     group = np.cumsum(starts_group) - 1
     sorted_lines = line[order]
-    has = grams > 0
+    found = np.zeros((n, sources.shape[1]))
     for column in range(sources.shape[1]):
         in_source = sources[sorted_lines, column]
         lowest = np.minimum.reduceat(np.where(in_source, sorted_lines, n), group_start)[group]
         highest = np.maximum.reduceat(np.where(in_source, sorted_lines, -1), group_start)[group]
-        elsewhere = (lowest < sorted_lines) | (highest > sorted_lines)
-        shares[has, column] = (np.bincount(sorted_lines, weights=elsewhere, minlength=n) / np.maximum(grams, 1))[has]
-    return grams, shares
+        found[:, column] = np.bincount(sorted_lines, weights=(lowest < sorted_lines) | (highest > sorted_lines), minlength=n)
+    return found
 
 
 def _run_lengths(flag: np.ndarray, doc: np.ndarray) -> np.ndarray:
