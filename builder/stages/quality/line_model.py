@@ -150,7 +150,7 @@ def line_features(lines) -> np.ndarray:
         np.log1p(position), np.log1p(below), np.log1p(list_run),
     ]  # fmt: skip
     text = (removed == 0) & (chars >= TEXT_LINE_MIN_CHARS) & lines.ends_sentence
-    page = _page_features(removed[nonblank], text[nonblank], chars[nonblank], doc, n_docs)
+    page = _page_features(removed[nonblank], text[nonblank], chars[nonblank], doc, first_of_doc[doc], lines_in_doc[doc])
     around = np.zeros((n, len(PAGE_FEATURES)))
     around[nonblank] = page
     cohesion = _cohesion_features(lines, removed == 0, text)
@@ -160,30 +160,33 @@ def line_features(lines) -> np.ndarray:
     return features
 
 
-def _page_features(removed: np.ndarray, text: np.ndarray, chars: np.ndarray, doc: np.ndarray, n_docs: int) -> np.ndarray:
-    """PAGE_FEATURES of the non-blank lines (given in page order with their document)."""
+def _page_features(
+    removed: np.ndarray, text: np.ndarray, chars: np.ndarray, doc: np.ndarray, doc_start: np.ndarray, doc_lines: np.ndarray
+) -> np.ndarray:
+    """PAGE_FEATURES of the non-blank lines (in page order, with their document, its first line's index
+    among them and its number of them)."""
     m = len(doc)
     index = np.arange(m)
-    doc_start = np.searchsorted(doc, doc, side="left")
-    doc_end = np.searchsorted(doc, doc, side="right")
-    columns = []
-    removed_sum = np.concatenate(([0.0], np.cumsum(removed)))
-    for width in NEAR_WINDOWS:
-        lo, hi = np.maximum(index - width, doc_start), np.minimum(index + width + 1, doc_end)
-        others = hi - lo - 1
-        columns.append(np.where(others > 0, (removed_sum[hi] - removed_sum[lo] - removed) / np.maximum(others, 1), 0.5))
+    doc_end = doc_start + doc_lines
     last_text = np.maximum.accumulate(np.where(text, index, -1))
     next_text = np.minimum.accumulate(np.where(text, index, m)[::-1])[::-1]
     above = np.concatenate(([-1], last_text[:-1]))
     below = np.concatenate((next_text[1:], [m]))
-    columns.append(np.log1p(np.where(above >= doc_start, index - above, NO_TEXT_DISTANCE)))
-    columns.append(np.log1p(np.where(below < doc_end, below - index, NO_TEXT_DISTANCE)))
-    columns.append(np.log1p(np.bincount(doc, weights=chars * text, minlength=n_docs))[doc])
-    text_sum = np.concatenate(([0.0], np.cumsum(text)))
-    width = NEAR_WINDOWS[-1]
+    return np.column_stack([
+        *(_share_nearby(removed, index, doc_start, doc_end, width, alone=0.5) for width in NEAR_WINDOWS),
+        np.log1p(np.where(above >= doc_start, index - above, NO_TEXT_DISTANCE)),
+        np.log1p(np.where(below < doc_end, below - index, NO_TEXT_DISTANCE)),
+        np.log1p(np.bincount(doc, weights=chars * text))[doc],
+        _share_nearby(text, index, doc_start, doc_end, NEAR_WINDOWS[-1], alone=0.0),
+    ])  # fmt: skip
+
+
+def _share_nearby(flag: np.ndarray, index: np.ndarray, doc_start: np.ndarray, doc_end: np.ndarray, width: int, alone: float) -> np.ndarray:
+    """Share of the other lines of its page within `width` lines of each line that are `flag`ged (`alone` if none)."""
+    running = np.concatenate(([0.0], np.cumsum(flag)))
     lo, hi = np.maximum(index - width, doc_start), np.minimum(index + width + 1, doc_end)
-    columns.append((text_sum[hi] - text_sum[lo] - text) / np.maximum(hi - lo - 1, 1))
-    return np.column_stack(columns)
+    others = hi - lo - 1
+    return np.where(others > 0, (running[hi] - running[lo] - flag) / np.maximum(others, 1), alone)
 
 
 def _cohesion_features(lines, kept: np.ndarray, text: np.ndarray) -> np.ndarray:
