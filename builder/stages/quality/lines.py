@@ -48,6 +48,7 @@ from builder.stages.quality.tables import (
     mark_table,
     RollingHash,
 )
+from builder.stages.quality.code import code_line_mask
 from builder.stages.quality.line_model import LineModel, apply_line_model
 from builder.stages.quality.shapes import line_shape
 from builder.text.pii import PiiFinder, PiiSpan
@@ -176,6 +177,11 @@ class BatchLines:
         self.rule = np.full(self.n_lines, KEEP, dtype=object)
         self.spam_hits = np.zeros(self.n_lines, dtype=np.int64)
         self.pii: dict[int, list[PiiSpan]] = defaultdict(list)
+
+    @cached_property
+    def code(self) -> np.ndarray:
+        """Lines of program code (`code.py`): repeats are normal there."""
+        return code_line_mask(self.points, self.classes, self.line_of_char, self.first_line)
 
     @cached_property
     def line_texts(self) -> list[str]:
@@ -335,6 +341,7 @@ class LineCleaner:
     def _repeats(self, lines: BatchLines) -> None:
         """Copies of an earlier line of the same page go; the first copy stays.
 
+        Lines of program code are left alone (`}` and `-e ENV=dev \\` repeat in any script).
         Exact copies (folded, stripped) count against `max_line_repeats`. A long line also goes
         when nearly all its character n-grams already stood in earlier kept lines of the page:
         Q&A pages repeat an answer with other spacing or a few more words, and the page should
@@ -342,7 +349,7 @@ class LineCleaner:
         """
         if "repeat" not in self.params.rules:
             return
-        candidates = np.flatnonzero((lines.rule == KEEP) & (lines.visible > 0))
+        candidates = np.flatnonzero((lines.rule == KEEP) & (lines.visible > 0) & ~lines.code)
         # Copies have the same counts of Han, letters, digits and punctuation (stripping takes only
         # spaces, and folding keeps every character's class): only lines that share these and their
         # page with more than `max_line_repeats` others can be copies, a few percent of the lines.
@@ -361,7 +368,7 @@ class LineCleaner:
     def _near_repeats(self, lines: BatchLines) -> None:
         n = NEAR_REPEAT_NGRAM
         kept = lines.rule == KEEP
-        long_lines = kept & (lines.visible >= self.params.near_repeat_min_chars)
+        long_lines = kept & (lines.visible >= self.params.near_repeat_min_chars) & ~lines.code
         docs_with_two = np.add.reduceat(long_lines.astype(np.int64), lines.first_line[:-1]) >= 2
         if not docs_with_two.any():
             return

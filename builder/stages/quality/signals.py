@@ -40,14 +40,20 @@ def document_signals(
     kept_counts = per_doc(lines.counts * kept[:, None])
     chars = kept_counts[:, :SPACE].sum(axis=1)
     safe_chars = np.maximum(chars, 1)
-    kept_lines = kept & (lines.visible > 0)
+    # Program code in a Chinese page is neither Chinese nor not, has no sentences and repeats itself:
+    # Han share, sentence and clause marks and n-gram repetition are those of the prose (kept lines
+    # that are not code); lengths count the code.
+    prose = kept & ~lines.code
+    prose_lines = prose & (lines.visible > 0)
+    prose_counts = per_doc(lines.counts * prose[:, None])
+    safe_prose_chars = np.maximum(prose_counts[:, :SPACE].sum(axis=1), 1)
     signals = {
         "char_count": chars.astype(np.int32),
         "han_count": kept_counts[:, HAN].astype(np.int32),
-        "cjk_share": kept_counts[:, HAN] / safe_chars,
-        "sentence_density": 1000 * per_doc(lines.sentence_marks * kept) / safe_chars,
-        "clause_density": 1000 * per_doc(lines.clause_marks * kept) / safe_chars,
-        "end_punct_share": per_doc(kept_lines & lines.ends_sentence) / np.maximum(per_doc(kept_lines), 1),
+        "cjk_share": prose_counts[:, HAN] / safe_prose_chars,
+        "sentence_density": 1000 * per_doc(lines.sentence_marks * prose) / safe_prose_chars,
+        "clause_density": 1000 * per_doc(lines.clause_marks * prose) / safe_prose_chars,
+        "end_punct_share": per_doc(prose_lines & lines.ends_sentence) / np.maximum(per_doc(prose_lines), 1),
         "symbol_share": kept_counts[:, SYMBOL] / safe_chars,
         "digit_share": kept_counts[:, DIGIT] / safe_chars,
         "spam_density": 1000 * per_doc(lines.spam_hits * kept) / safe_chars,
@@ -59,13 +65,14 @@ def document_signals(
         "removed_share": (visible_in - per_doc(lines.visible * (kept | (lines.rule == LINE_MODEL_RULE)))) / np.maximum(visible_in, 1),
     }
     signals["dup_line_frac"], signals["dup_para_frac"] = _duplicate_fractions(lines, kept, chars)
-    word_chars = kept_counts[:, HAN] + kept_counts[:, LETTER] + kept_counts[:, DIGIT]
-    signals.update(_ngram_repetition(lines, kept, word_chars, top_sizes, dup_sizes))
+    word_chars = prose_counts[:, HAN] + prose_counts[:, LETTER] + prose_counts[:, DIGIT]
+    signals.update(_ngram_repetition(lines, prose, word_chars, top_sizes, dup_sizes))
     return {name: values if name in INTEGER_SIGNALS else values.astype(np.float32) for name, values in signals.items()}
 
 
 def _duplicate_fractions(lines: BatchLines, kept: np.ndarray, chars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Share of characters in lines (paragraphs) that repeat an earlier line (paragraph).
+    """Share of characters in lines (paragraphs) that repeat an earlier line (paragraph); code lines
+    are not counted as repeats of a line.
 
     Paragraphs are runs of kept non-blank lines; where a page has no blank lines every
     line is its own paragraph and both fractions agree.
@@ -75,6 +82,7 @@ def _duplicate_fractions(lines: BatchLines, kept: np.ndarray, chars: np.ndarray)
     dup_paras = np.zeros(n_docs)
     visible = lines.visible.tolist()
     kept_list = kept.tolist()
+    code = lines.code.tolist()  # a script repeats lines (`}`, `fi`); a repeated block still counts as a paragraph
     folded = lines.folded_lines
     # A repeated line has a twin with the same counts of Han, letters, digits and punctuation, and a
     # repeated paragraph a repeated first line: pages where no two kept lines share those counts
@@ -92,7 +100,7 @@ def _duplicate_fractions(lines: BatchLines, kept: np.ndarray, chars: np.ndarray)
             blank = line == last or not kept_list[line] or visible[line] == 0
             if not blank:
                 key = folded[line].strip()
-                if key in seen_lines:
+                if key in seen_lines and not code[line]:
                     line_dup += visible[line]
                 seen_lines.add(key)
                 paragraph.append(key)
