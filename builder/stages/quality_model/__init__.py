@@ -4,7 +4,8 @@ Rules (the `quality` stage) remove what is certain; this stage scores what rules
 (spun SEO text, teaser lists, thin pages that pass every signal) with a small linear model over
 hashed character n-grams and a few dense signals (`features.py`, `linear.py`), trained on real
 pages labelled by careful reading (`builder/stages/models/QUALITY_MODEL.md`). It goes after
-`quality`, so it scores the cleaned text it was trained on. The model is read once per worker;
+`quality`, so it scores the cleaned text it was trained on; a page that is largely program code
+is scored on its prose (`prose.py`). The model is read once per worker;
 scoring is numpy only and gives a page the same score alone or in any batch.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydantic import Field, field_validator
 from builder.stages import register
 from builder.stages.base import Batch, Stage, StageParams
 from builder.stages.quality_model.linear import SHIPPED_MODEL, ModelFileError, load_model
+from builder.stages.quality_model.prose import prose_for_scoring
 
 DROP_REASON = "quality_model.low_score"
 
@@ -24,6 +26,10 @@ DROP_REASON = "quality_model.low_score"
 class QualityModelParams(StageParams):
     threshold: float = Field(
         0.5, ge=0, le=1, description="drop (quality_model.low_score) a page whose quality_score is below this"
+    )
+    code_share: float = Field(
+        0.2, ge=0, le=1, description="a page whose lines of program code hold at least this share of its characters is "
+        "scored on its prose alone (the code stays in the page); 1: every page scored whole",
     )
     annotate: bool = Field(False, description="keep every document and publish quality_score as a column")
     model: str | None = Field(
@@ -61,7 +67,7 @@ class QualityModel(Stage):
 
     def __call__(self, batch: Batch) -> Batch:
         texts = batch["text"]
-        scores = self.model.predict_proba(texts).tolist() if texts else []
+        scores = self.model.predict_proba(prose_for_scoring(texts, self.params.code_share)).tolist() if texts else []
         threshold = self.params.threshold
         if self.params.annotate:
             batch["quality_score"] = scores
