@@ -61,6 +61,8 @@ def rule_of_line(stage: Quality, line: str) -> str:
         ("百度知道还有6条回答", "pagination"),
         ("查看全部 12 条评论 >", "pagination"),
         ("本文仅代表作者观点，与本站无关。", "copyright"),
+        # A document-sharing site's header: title_category_category_zone。 then the title again.
+        ("端午节的由来_文化/宗教_人文社科_专业资料。端午节的由来 端午节是我国的传统节日", "metadata"),
     ],
 )
 def test_junk_line_is_removed_by_its_rule(stage, line, rule):

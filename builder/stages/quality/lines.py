@@ -87,6 +87,8 @@ TITLE_FOLLOWERS = ("metadata", "product")
 # (`数据库连接`) do not make a new sentence look like a copy.
 NEAR_REPEAT_NGRAM = 10
 CHROME_SHAPE_MAX_CHARS = 300  # teasers quote a paragraph's opening; longer lines are text
+# A breadcrumb's last item is often the page's title: `学习啦>励志>励志电视剧>《…结局是什么》正文`.
+BREADCRUMB_TITLE_MAX_CHARS = 60
 BREADCRUMB_ROOTS = ("首页", "主页", "网站首页", "home", "当前位置:首页", "您的位置:首页")
 
 
@@ -519,8 +521,11 @@ def _word_bounded(folded: str, start: int, end: int) -> bool:
 
 
 def _is_breadcrumb(text: str, item_max_chars: int) -> bool:
+    """`a > b > c`: short items, or from the third item on a last one as long as a title (the page's own)."""
     items = [item for item in BREADCRUMB_ITEMS_RE.split(text) if item]
-    if len(items) < 2 or max(map(len, items)) > item_max_chars:
+    if len(items) < 2 or max(map(len, items[:-1])) > item_max_chars:
+        return False
+    if len(items[-1]) > (BREADCRUMB_TITLE_MAX_CHARS if len(items) >= 3 else item_max_chars):
         return False
     return len(items) >= 3 or items[0].replace(" ", "") in BREADCRUMB_ROOTS
 
