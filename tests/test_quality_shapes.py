@@ -41,6 +41,8 @@ def test_teasers_of_other_pages_are_pagination():
 def test_lists_of_titles_are_nav_but_verse_and_spaced_posts_are_not():
     assert shape("孕妇能吃螃蟹吗 孕妇能吃柿子吗 孕妇能吃西瓜吗 孕妇可以喝咖啡吗") == "nav"
     assert shape("城市公交线路查询  地铁首末班车时间表  长途汽车站时刻表") == "nav"
+    assert shape("冬天手脚冰凉怎么调理 喝蜂蜜水有哪些好处 空腹吃香蕉好吗") == "nav"  # three related questions
+    assert shape("医保报销比例是多少 哪些费用可以报销") is None  # two: a question as its page asks it
     assert shape("床前明月光 疑是地上霜 举头望明月 低头思故乡") is None
     assert shape("我也遇到了 怎么办啊 重装了三次还是不行 求大神帮忙看看") is None
 

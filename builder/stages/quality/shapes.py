@@ -29,6 +29,8 @@ TITLE_LIST_MIN_ITEMS = 3
 TITLE_ITEM_MAX_CHARS = 30
 TITLE_ITEM_MIN_HAN = 4
 TITLE_ITEM_MEAN_CHARS = 8
+# A question as titles ask it: a question word, or a closing 吗/呢/?.
+QUESTION_TITLE_RE = re.compile(r"怎么|怎样|如何|为什么|什么|多少|哪些|哪里|多久|能不能|是否|[吗呢?？]$")
 CLAUSE_OR_STOP_RE = re.compile(r"[,;，；。]")
 FIELD_RE = re.compile(r"[^\s:]{1,12}:\s*[^\s:]{1,24}")
 WORD_NUMBER_RE = re.compile(r"[^\W\d_]{1,6}\s+[-+]?\d[\d,.]*")  # `积分 1789`, not `花椒40克`
@@ -112,11 +114,13 @@ def _is_title_list(text: str) -> bool:
 
     Informal posts also use spaces as commas (`怎么办啊 3个小时前能玩的 …`), with short pieces
     among the long ones; lists of titles are even. So: four or more items of at least
-    `TITLE_ITEM_MIN_HAN` Han characters each, or three set apart by wide gaps.
+    `TITLE_ITEM_MIN_HAN` Han characters each, or three set apart by wide gaps or two of them
+    questions (`核桃能不能补脑 有胃病的人怎么喝水好 鸡蛋怎么吃最有营养`: related questions).
     """
     wide = "  " in text or "\u3000" in text
     items = re.split(r"\s{2,}|\u3000", text) if wide else text.split()
-    if len(items) < (TITLE_LIST_MIN_ITEMS if wide else TITLE_LIST_MIN_ITEMS + 1):
+    questions = sum(bool(QUESTION_TITLE_RE.search(item)) for item in items)
+    if len(items) < (TITLE_LIST_MIN_ITEMS if wide or questions >= 2 else TITLE_LIST_MIN_ITEMS + 1):
         return False
     if any(len(item) > TITLE_ITEM_MAX_CHARS or len(HAN_RE.findall(item)) < TITLE_ITEM_MIN_HAN for item in items):
         return False
