@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from builder.stages import Batch
+from builder.stages.language import Language, LanguageParams
 from builder.stages.quality import Quality, QualityParams
 from builder.stages.quality.lines import BatchLines
 from builder.stages.quality_model import QualityModel, QualityModelParams
@@ -47,8 +48,12 @@ def test_code_lines_are_told_from_prose_timestamps_rules_links_and_markup():
         ("==========================", False),
         ("https://www.example.com/a/b?c=1", False),
         ("<span id=\"0ztrd\"></span>", False),
+        ("Home | About | Services | Blog | Contact", False),  # a menu
+        ("百家乐 http://www.example.com/vod/1.html", False),  # anchor text and link: a link list
         ("本文来源：新华网，记者从会上获悉，项目将于明年开工。", False),
         ("SELECT name FROM users WHERE id = 1;", True),
+        ("git clone https://github.com/example/repo.git", True),  # a link inside a command beside code
+        ("make install;", True),
     ]
     assert code_of(["\n".join(line for line, _ in lines)])[0] == [code for _, code in lines]
     assert code_of([f"{INTRO}\nimport numpy as np\n{OUTRO}"])[0] == [False, False, False]
@@ -94,3 +99,11 @@ def test_code_mask_is_vectorised_over_any_batch_the_same_as_alone():
     pages = ["\n".join(rng.choice(pieces, size=rng.integers(1, 12)).tolist()) for _ in range(40)]
     together = code_of(pages)
     assert together == [code_of([page])[0] for page in pages]
+
+
+def test_a_tutorial_that_is_half_script_is_chinese_and_a_menu_beside_english_is_no_code():
+    language = Language(LanguageParams())
+    out = language(Batch({"id": ["t"], "text": [TUTORIAL]}))
+    assert out.drops == {} and out["lang"] == ["zh"]
+    english = "Home | About | Contact\nWe build tools for data teams. Our products help you clean and ship data."
+    assert code_of([english])[0] == [False, False]

@@ -9,7 +9,8 @@ rule out removed from its priors, runs once per document at most, on a bounded s
 spread across the lines the scripts could not decide (mostly alphabetic ones), and only
 when its answer can change the outcome. Simplified vs Traditional comes from the
 characters of the Chinese lines only (Japanese kanji look Traditional), never from
-langdetect's zh-cn/zh-tw.
+langdetect's zh-cn/zh-tw. Lines of program code (`quality/code.py`) count for no language: a
+Chinese tutorial that is half shell script is Chinese.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from pydantic import Field
 
 from builder.stages import register
 from builder.stages.base import Batch, Stage, StageParams
+from builder.stages.quality.code import code_lines_of
 from builder.text import script as scripts
 from builder.text.script import script_counts, script_evidence, script_from_evidence
 
@@ -160,6 +162,9 @@ class Language(Stage):
         texts = list(batch["text"])
         counts, lines_per_text = script_counts([texts[row] for row in rows])
         labels, weights, remainders = _line_labels(counts)
+        # Program code in a Chinese tutorial is in no language: it counts for none (not for English).
+        code = code_lines_of([texts[row] for row in rows])[0]
+        labels[code], weights[code], remainders[code] = UND, 0, 0
         first_line = np.concatenate(([0], np.cumsum(lines_per_text)))
 
         langs: list[str | None] = [None] * len(batch)

@@ -183,7 +183,7 @@ class BatchLines:
     @cached_property
     def code(self) -> np.ndarray:
         """Lines of program code (`code.py`): repeats are normal there."""
-        return code_line_mask(self.points, self.classes, self.line_of_char, self.first_line)
+        return code_line_mask(self.points, self.line_start, self.line_end, self.first_line)
 
     @cached_property
     def line_texts(self) -> list[str]:

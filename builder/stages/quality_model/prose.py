@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from builder.stages.quality.code import code_line_mask
-from builder.stages.quality.tables import NEWLINE, char_class_table, code_points
+from builder.stages.quality.code import code_lines_of
 
 MIN_PROSE_CHARS = 100
 
@@ -21,15 +20,8 @@ def prose_for_scoring(texts: list[str], code_share: float) -> list[str]:
     """`texts`, each with its code lines left out where they hold at least `code_share` of its characters."""
     if not texts or code_share >= 1:
         return texts
-    points = code_points("\n".join(texts))
-    classes = char_class_table().take(points)
-    newline = classes == NEWLINE
-    line_of_char = np.cumsum(newline) - newline  # a newline belongs to the line it ends
-    lines_per_text = np.fromiter((t.count("\n") + 1 for t in texts), dtype=np.int64, count=len(texts))
-    first_line = np.concatenate(([0], np.cumsum(lines_per_text)))
-    n_lines = int(first_line[-1])
-    code = code_line_mask(points, classes, line_of_char, first_line)
-    length = np.bincount(line_of_char[~newline], minlength=n_lines)
+    code, length, first_line = code_lines_of(texts)
+    lines_per_text = np.diff(first_line)
     text_of_line = np.repeat(np.arange(len(texts)), lines_per_text)
     code_chars = np.bincount(text_of_line, weights=np.where(code, length, 0), minlength=len(texts))
     line_chars = np.bincount(text_of_line, weights=length, minlength=len(texts))
