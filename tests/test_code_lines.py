@@ -107,3 +107,16 @@ def test_a_tutorial_that_is_half_script_is_chinese_and_a_menu_beside_english_is_
     assert out.drops == {} and out["lang"] == ["zh"]
     english = "Home | About | Contact\nWe build tools for data teams. Our products help you clean and ship data."
     assert code_of([english])[0] == [False, False]
+
+
+def test_a_pages_code_block_is_kept_whatever_its_lines_look_like():
+    """Lines that look like a byline (`-p 19090:19090 \\`), a menu (`-v "/sys:/host/sys" \\`) or symbols (`}`)
+    are kept inside a page's code; the same shapes alone on a page of prose still go."""
+    script = ["docker run -d --name=node-exporter \\", "-p 19100:19100 \\", '-v "/proc:/host/proc" \\',
+              '-v "/sys:/host/sys" \\', "prom/node-exporter", "if (ready) {", "    start();", "}"]
+    page = "\n".join(["部署监控", INTRO, *script, OUTRO])
+    stage = Quality(QualityParams())  # the shipped line model too
+    out = stage(Batch({"id": ["t"], "text": [page]}))
+    assert out.drops == {} and all(line in out["text"][0].split("\n") for line in script)
+    stray = "\n".join([INTRO, "}", OUTRO])
+    assert stage.clean_lines([stray]).rule.tolist()[1] == "symbols"

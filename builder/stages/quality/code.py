@@ -13,10 +13,12 @@ A code line, judged on its own characters:
 - not markup alone, `<...>`: leftover or injected HTML (hacked pages carry screens of it) is
   junk, not code; nor a bare link (one word holding `://` or `www.`): link lists are chrome, and a
   line holding a link is code only by the two rules below that do not count its punctuation;
-- it ends like a statement (`;`, `{`, `}`, a continuation `\\`), or it has three or more visible
-  characters, a letter, and program punctuation (`{}()[];=<>+*/\\&!$#:_"'` and the like) for at
-  least a tenth of them (a timestamp or a rule of `=====` has no letter); or it is a short line
-  of ASCII words right above or below a code line of its page (`sleep 30s`).
+- it ends in a continuation `\\`, or like a statement (`;`, `{`, `}`) and is short (three words
+  at most) or holds other program punctuation; or it has two or more characters of program
+  punctuation (`{}()[];=<>+*/\\&!$#:_"'` and the like), not all brackets, a tenth of its visible
+  characters or more, and at least as many letters as digits (not a timestamp, a rule of `=====`,
+  a user name `alimy:`, a tag `#nft`, a label with its count `Aaron Kwok (13)`); or it is a short line of ASCII words right above or below a code
+  line of its page (`sleep 30s`).
 Vectorised over a batch: one pass finds the few lines that are mostly ASCII, and only their
 characters are looked at further (most lines of Chinese pages are not).
 """
@@ -30,8 +32,8 @@ MAX_CODE_LINE = 200
 MAX_COMMAND_LINE = 60
 # Not `|`: `Home | About | Contact` is a menu.
 PROGRAM_PUNCTUATION = "{}()[];=<>+*/\\&!$#:_\"'`@%^~"
-STATEMENT_ENDS = ";{}\\"
-SPACE, LETTER, PROGRAM, STATEMENT_END = 1, 2, 4, 8
+STATEMENT_ENDS = ";{}"
+SPACE, LETTER, PROGRAM, STATEMENT_END, CONTINUATION, BRACKET = 1, 2, 4, 8, 16, 32
 
 
 def _ascii_flags() -> np.ndarray:
@@ -41,6 +43,8 @@ def _ascii_flags() -> np.ndarray:
     flags[[ord(c) for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"]] = LETTER
     flags[[ord(c) for c in PROGRAM_PUNCTUATION]] |= PROGRAM
     flags[[ord(c) for c in STATEMENT_ENDS]] |= STATEMENT_END
+    flags[ord("\\")] |= CONTINUATION
+    flags[[ord(c) for c in "()[]"]] |= BRACKET
     return flags
 
 
@@ -81,6 +85,7 @@ def code_line_mask(points: np.ndarray, line_start: np.ndarray, line_end: np.ndar
     visible = np.bincount(line_v, minlength=n_lines)
     letters = np.bincount(line_v[(flags_v & LETTER) > 0], minlength=n_lines)
     program = np.bincount(line_v[(flags_v & PROGRAM) > 0], minlength=n_lines)
+    digits = np.bincount(line_v[(point_v >= 48) & (point_v <= 57)], minlength=n_lines)
     non_ascii_v = np.bincount(line_v[point_v > 127], minlength=n_lines)
     first_char = np.zeros(n_lines, dtype=np.int64)
     last_flags = np.zeros(n_lines, dtype=np.uint8)
@@ -100,8 +105,14 @@ def code_line_mask(points: np.ndarray, line_start: np.ndarray, line_end: np.ndar
     has_link[np.searchsorted(line_end, link_marks, side="left")] = True
     bare_link = (words == 1) & has_link
     may_be_code = candidate & (non_ascii_v * 10 < visible) & ~markup & ~bare_link
-    statement_end = (last_flags & STATEMENT_END) > 0
-    code = may_be_code & (statement_end | ((visible >= 3) & (letters > 0) & (program * 10 >= visible) & ~has_link))
+    # A statement end with nothing else of a program before it (`… Buffalo }`) is prose, but for
+    # a closing brace alone or a short statement (`return 0;`).
+    statement_end = (((last_flags & STATEMENT_END) > 0) & ((program >= 2) | (visible <= 3) | (words <= 3))) | (
+        (last_flags & CONTINUATION) > 0
+    )
+    operators = np.bincount(line_v[(flags_v & (PROGRAM | BRACKET)) == PROGRAM], minlength=n_lines)
+    punctuated = (program >= 2) & (operators > 0) & (program * 10 >= visible) & (letters > 0) & (letters >= digits) & ~has_link
+    code = may_be_code & (statement_end | punctuated)
     # Commands with little punctuation (`sleep 30s`, `docker rm kafka`) are code beside code, on one
     # page: short lines of ASCII only (a sentence in Korean or English beside a menu is not).
     command = may_be_code & (letters > 0) & (non_ascii_v == 0) & (length <= MAX_COMMAND_LINE)

@@ -326,9 +326,12 @@ def line_ngram_scores(lines, rows: np.ndarray, weights: np.ndarray) -> np.ndarra
 
 
 def candidate_lines(lines, rules: frozenset[str]) -> np.ndarray:
-    """The lines the model scores: non-blank, up to MAX_SCORED_CHARS, kept by the rules or removed by a reversible rule."""
+    """The lines the model scores: non-blank, up to MAX_SCORED_CHARS, kept by the rules or removed by a reversible
+    rule, not a page's code (it learned prose and chrome)."""
     reversible = np.isin(lines.rule, [rule for rule in REVERSIBLE_RULES if rule in rules])
-    return np.flatnonzero((lines.visible > 0) & (lines.visible <= MAX_SCORED_CHARS) & ((lines.rule == "") | reversible))
+    return np.flatnonzero(
+        (lines.visible > 0) & (lines.visible <= MAX_SCORED_CHARS) & ((lines.rule == "") | reversible) & ~lines.code_block
+    )
 
 
 @lru_cache(maxsize=4)

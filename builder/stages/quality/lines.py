@@ -54,6 +54,8 @@ from builder.stages.quality.shapes import line_shape
 from builder.text.pii import PiiFinder, PiiSpan
 
 KEEP, SPAM_RULE, CONTEXT_RULE = "", "spam", "context"
+# A page shows code when it has this many code lines (`code.py`); then they are kept whatever their shape.
+CODE_BLOCK_MIN_LINES = 5
 # Items of a keyword list: split on separators and spaces (not on commas: prose has them).
 KEYWORD_ITEMS_RE = re.compile(r"[|/·•>»›→丨_\s]+")
 NAV_ITEMS_RE = re.compile(r"\s*[|/·•丨]\s*")
@@ -186,6 +188,14 @@ class BatchLines:
         return code_line_mask(self.points, self.line_start, self.line_end, self.first_line)
 
     @cached_property
+    def code_block(self) -> np.ndarray:
+        """Code lines of pages that show code (`CODE_BLOCK_MIN_LINES` or more): a tutorial's script is
+        text, whatever shape its lines have (`-p 19090:19090 \\`, `-v "/sys:/host/sys" \\`, `}`). A line
+        or two of stray script on other pages is left to the rules."""
+        per_page = np.add.reduceat(self.code.astype(np.int64), self.first_line[:-1]) if self.n_lines else np.zeros(0, np.int64)
+        return self.code & (per_page >= CODE_BLOCK_MIN_LINES)[self.doc_of_line]
+
+    @cached_property
     def line_texts(self) -> list[str]:
         """Each line's text as written (`joined[line_start[k]:line_end[k]]`), split once for the batch."""
         return self.joined.split("\n")
@@ -213,7 +223,7 @@ class LineCleaner:
         self._shapes(lines)
         self._contact(lines)
         if "symbols" in self.params.rules:
-            lines.rule[(lines.rule == KEEP) & (lines.visible > 0) & (lines.letters == 0)] = "symbols"
+            lines.rule[(lines.rule == KEEP) & (lines.visible > 0) & (lines.letters == 0) & ~lines.code_block] = "symbols"
         self._repeats(lines)
         if CONTEXT_RULE in self.params.rules:
             self._context(lines)
@@ -308,7 +318,9 @@ class LineCleaner:
         # Shapes need a line without clause or sentence marks, or a teaser's ellipsis.
         unpunctuated = (lines.clause_marks == 0) & (lines.full_stops == 0)
         sized = (lines.visible <= CHROME_SHAPE_MAX_CHARS) | (lines.separators + lines.counts[:, SPACE] >= 11)
-        candidates = np.flatnonzero((lines.rule == KEEP) & (lines.visible >= 4) & sized & (unpunctuated | (lines.ellipses > 0)))
+        candidates = np.flatnonzero(
+            (lines.rule == KEEP) & (lines.visible >= 4) & sized & (unpunctuated | (lines.ellipses > 0)) & ~lines.code_block
+        )
         digits, spaces = lines.counts[:, DIGIT].tolist(), lines.counts[:, SPACE].tolist()
         for line in candidates.tolist():
             rule = line_shape(lines.folded_lines[line].strip(), digits[line], spaces[line])
@@ -318,7 +330,7 @@ class LineCleaner:
     def _shapes(self, lines: BatchLines) -> None:
         """Breadcrumbs (`a > b > c`), bars (`a | b | c`) and button rows (`回复 引用 举报`)."""
         spaced = (lines.counts[:, SPACE] >= 2) & (lines.visible <= 4 * BUTTON_ROW_MAX_ITEMS)
-        candidates = np.flatnonzero(((lines.separators > 0) | spaced) & (lines.rule == KEEP) & ~lines.ends_sentence)
+        candidates = np.flatnonzero(((lines.separators > 0) | spaced) & (lines.rule == KEEP) & ~lines.ends_sentence & ~lines.code_block)
         for line in candidates.tolist():
             text = lines.folded_lines[line].strip()
             if "breadcrumb" in self.params.rules and _is_breadcrumb(text, self.params.keyword_item_max_chars):
@@ -420,6 +432,7 @@ class LineCleaner:
         state = np.where(removed, "R", np.where(good, "G", "S"))
         state[lines.visible == 0] = ""
         state[lines.rule == "repeat"] = ""  # a copy says nothing about its neighbours (a title repeated below it)
+        state[lines.code_block & ~removed] = ""  # a script is neither chrome nor prose to its neighbours
         # A short sentence or clause (`我该怎么办呀?`, a reply's last words) is text, not chrome:
         # on real pages these were most of what the rule removed wrongly.
         punctuated = (((lines.sentence_marks > 0) | (lines.clause_marks > 0)) & (lines.han >= 4)).tolist()
