@@ -40,9 +40,12 @@ import numpy as np
 
 from recipe_in_process import run_stages, stages_until
 
+from builder.config import load_config
 from builder.stages.base import Batch
 from builder.stages.quality.ngrams import BatchPoints, hashed_ngrams
+from builder.stages.quality_model import QualityModelParams
 from builder.stages.quality_model.features import dense_features
+from builder.stages.quality_model.prose import prose_for_scoring
 from builder.stages.quality_model.linear import SHIPPED_MODEL, LinearQualityModel
 
 REPO = Path(__file__).resolve().parents[1]
@@ -297,7 +300,9 @@ def main() -> None:
     y = np.array([int(p.keep) for p in pages])
     groups = np.array([p.group for p in pages])
     rules_drop = np.array([p.rules_reason is not None for p in pages])
-    ngrams, dense = featurise([p.cleaned for p in pages], args.bits, orders)
+    # What the stage scores: a page that is largely program code is scored on its prose.
+    stage_params = [s.params for s in load_config(args.config).stages if s.type == "quality_model"] or [QualityModelParams()]
+    ngrams, dense = featurise(prose_for_scoring([p.cleaned for p in pages], stage_params[0].code_share), args.bits, orders)
 
     results: dict = {"bits": args.bits, "orders": list(orders), "config": str(args.config), "cv": {}}
     best_c, best_auc, best_scores = None, -1.0, None
