@@ -197,3 +197,23 @@ def test_a_caption_repeated_inside_one_long_line_goes_and_the_article_stays():
     assert not batch.drops
     assert batch["text"][0] == ARTICLE.replace("\n", "") + caption
     assert batch.counters["quality.sentences_removed.repeat"] == 3
+
+
+def test_a_page_of_teasers_cut_short_is_a_list_of_other_pages():
+    """Four or more teasers cut at `...`/`…` (more than two per 1,000 characters) make a list page;
+    Chinese ellipses (`……`, `......`) in prose and dialogue are not cuts, and a few teasers under an
+    article leave it alone."""
+    teasers = [
+        "火锅店开业首日排起长队 记者走访发现，不少市民一早就来到店门口等候，店家表示将延长营业时间...",
+        "老城区改造进入第二阶段 据了解，本次改造涉及三条街道和两处菜市场，预计年底前完工… 显示全部",
+        "周末气温回升 市气象台预计，本周六起全市以晴到多云天气为主，最高气温将升至二十度...(更多)",
+        "地铁新线开通在即 运营公司介绍，新线全长二十四公里，沿途设站十八座，将与三条线路换乘…",
+        "图书馆延长开放时间 从下月起，市图书馆周末开放时间延长至晚上九点，方便上班族借阅图书...",
+    ]
+    dialogue = ARTICLE + "\n他沉默了很久……最后还是点了点头。\n“再等等吧......”她说。"
+    batch = run(QualityParams(), {"list": "\n".join(teasers), "dialogue": dialogue,
+                                  "article": ARTICLE + "\n" + "\n".join(teasers[:3])})
+    reasons = {batch["id"][row]: drop.reason for row, drop in batch.drops.items()}
+    assert reasons == {"list": "quality.teasers"}
+    annotated = run(QualityParams(annotate=True), {"list": "\n".join(teasers)})
+    assert annotated["teasers"] == [5] and annotated["quality_reason"] == ["quality.teasers"]

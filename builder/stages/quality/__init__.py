@@ -24,7 +24,7 @@ from builder.stages.quality.line_model import SHIPPED_LINE_MODEL, LineModelFileE
 from builder.stages.quality.lines import CONTEXT_RULE, KEEP, SPAM_RULE, BatchLines, LineCleaner, LineParams
 from builder.stages.quality.sentences import drop_repeated_sentences
 from builder.stages.quality.shapes import KEYWORDS_RULE, isolate_keyword_runs
-from builder.stages.quality.signals import INTEGER_SIGNALS, document_signals
+from builder.stages.quality.signals import INTEGER_SIGNALS, document_signals, teaser_counts
 from builder.stages.quality.tables import char_class_table, end_punctuation_table, fold_table, mark_table
 from builder.text.pii import PII_TYPES, PiiFinder, redact
 
@@ -92,6 +92,11 @@ class QualityParams(StageParams):
     )
     min_cjk_share: float = Field(0.2, ge=0, le=1, description="drop (low_cjk) below this share of Han characters")
     max_removed_share: float = Field(0.8, ge=0, le=1, description="drop (boilerplate) when line rules removed more than this")
+    max_teaser_density: float = Field(
+        2.0, ge=0, description="drop (teasers) a page with more than this many teasers cut short (`…`, `...`, "
+        "`… 显示全部`) per 1,000 kept characters, and at least min_teasers of them: a list of other pages",
+    )
+    min_teasers: int = Field(4, ge=1, description="teasers a page needs before max_teaser_density applies")
     max_dup_line_frac: float = Field(0.3, ge=0, le=1, description="drop (repetition) above this share of characters in repeated lines")
     max_dup_para_frac: float = Field(0.3, ge=0, le=1, description="drop (repetition) above this share in repeated paragraphs")
     max_top_ngram_frac: dict[NgramSize, Share] = Field(
@@ -199,6 +204,7 @@ class Quality(Stage):
             "char_count", "han_count", "cjk_share", "sentence_density", "clause_density", "end_punct_share", "dup_line_frac", "dup_para_frac",
             *(f"top_{n}gram_frac" for n in self.top_sizes), *(f"dup_{n}gram_frac" for n in self.dup_sizes),
             "symbol_share", "digit_share", "mojibake_ratio", "spam_density", "spam_line_share", "removed_share",
+            "teasers", "teaser_density",
         ]  # fmt: skip
 
     def columns(self) -> dict[str, pa.DataType]:
@@ -219,6 +225,8 @@ class Quality(Stage):
         cleaned = [
             self._assemble(lines, doc, rule_of, visible_of) if changed[doc] else text for doc, text in enumerate(texts)
         ]
+        signals["teasers"] = teaser_counts(cleaned)
+        signals["teaser_density"] = (1000 * signals["teasers"] / np.maximum(signals["char_count"], 1)).astype(np.float32)
         if "mojibake_ratio" in batch:
             signals["mojibake_ratio"] = np.array(batch["mojibake_ratio"], dtype=np.float32)
         else:
@@ -303,6 +311,10 @@ class Quality(Stage):
             ("quality.too_short", "han_count", s["han_count"] < p.min_han, p.min_han),
             ("quality.low_cjk", "cjk_share", s["cjk_share"] < p.min_cjk_share, p.min_cjk_share),
             ("quality.boilerplate", "removed_share", s["removed_share"] > p.max_removed_share, p.max_removed_share),
+            (
+                "quality.teasers", "teaser_density",
+                (s["teasers"] >= p.min_teasers) & (s["teaser_density"] > p.max_teaser_density), p.max_teaser_density,
+            ),
             ("quality.repetition", "dup_line_frac", s["dup_line_frac"] > p.max_dup_line_frac, p.max_dup_line_frac),
             ("quality.repetition", "dup_para_frac", s["dup_para_frac"] > p.max_dup_para_frac, p.max_dup_para_frac),
             *(

@@ -16,6 +16,8 @@ the few keys it leaves: no Python object per n-gram.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from builder.stages.quality.lines import KEEP, SPAM_RULE, BatchLines, same_counts_group_sizes
@@ -23,7 +25,13 @@ from builder.stages.quality.line_model import LINE_MODEL_RULE
 from builder.stages.quality.shapes import KEYWORDS_RULE
 from builder.stages.quality.tables import DIGIT, HAN, LETTER, SPACE, SYMBOL, RollingHash
 
-INTEGER_SIGNALS = ("char_count", "han_count")
+INTEGER_SIGNALS = ("char_count", "han_count", "teasers")
+# A teaser of another page cut short: one `…` or three dots, alone, at a line's end or before a
+# space or a "more" link (`…业峰会... tags:`, `…工作… 显示全部`, `...(更多)`). `……` and `......`
+# are Chinese ellipses in prose and dialogue, not cuts.
+TEASER_RE = re.compile(
+    r"(?<![….])(?:\.{3}|…)(?![….])\s*(?:显示全部|阅读全文|查看全文|全文|\(更多\)|（更多）|\[详细\]|\[详情\]|更多)?[^\S\n]*(?:$|\s)", re.M
+)
 
 def document_signals(
     lines: BatchLines, top_sizes: list[int], dup_sizes: list[int]
@@ -208,3 +216,8 @@ def _repeated_mask(keys: np.ndarray) -> np.ndarray | None:
     repeated = np.zeros(len(keys), dtype=bool)
     repeated[maybe] = repeated_values[np.minimum(at, len(repeated_values) - 1)] == candidates
     return repeated
+
+
+def teaser_counts(texts: list[str]) -> np.ndarray:
+    """Teasers cut short (`TEASER_RE`) in each kept text: a page of them is a list of other pages."""
+    return np.array([len(TEASER_RE.findall(t)) if "..." in t or "…" in t else 0 for t in texts], dtype=np.int32)
