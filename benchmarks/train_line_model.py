@@ -3,6 +3,9 @@
 Reads a folder laid out like `../shared/realweb`:
   text/dureader_search.jsonl + labels/dureader.jsonl   junk lines of every page labelled keep (0-based line numbers)
   html/page_text.jsonl + html/main_content.jsonl      a page line is text when it is part of the true main content
+  html/page_text.jsonl + --extra-labels DIR            junk lines of other HTML pages labelled keep, read line by
+                                                       line (`*.jsonl` with the fields of labels/dureader.jsonl;
+                                                       the repository's are in benchmarks/labels/)
   text/crud_rag_news.jsonl                            unlabelled here; counted with the others for line_frequency
 All pages go through the recipe's stages before `quality` in process (line_frequency decided over all of
 them, as one build would), then the quality stage's line rules with the line model off: the model learns
@@ -15,7 +18,8 @@ lines removed (dureader), main-content characters kept and other characters remo
 for the rules alone and rules + model. A final model on everything is written to --out (and with
 --install to builder/stages/models/line_model.npz).
 
-    PYTHONPATH=$PWD /work/venv/bin/python benchmarks/train_line_model.py ../shared/realweb --out /tmp/line-model
+    PYTHONPATH=$PWD /work/venv/bin/python benchmarks/train_line_model.py ../shared/realweb \\
+        --extra-labels benchmarks/labels --out /tmp/line-model
 
 Needs the `train` extra (scikit-learn). Training data never enters the repository.
 """
@@ -34,7 +38,7 @@ import numpy as np
 
 from eval_realweb import fingerprint, main_line_labels
 from recipe_in_process import run_stages, stages_until
-from train_quality_model import dureader_group, host_group, read_jsonl
+from train_quality_model import dureader_group, host_group, read_extra_labels, read_jsonl
 
 from builder.stages.quality.line_model import (
     NGRAM_BITS,
@@ -64,9 +68,10 @@ class Lines:
     group: np.ndarray
 
 
-def collect(folder: Path, config_path: Path) -> Lines:
+def collect(folder: Path, config_path: Path, extra: Path | None = None) -> Lines:
     dureader = read_jsonl(folder / "text" / "dureader_search.jsonl")
     labels = {r["id"]: r for r in read_jsonl(folder / "labels" / "dureader.jsonl")}
+    html_lines = {i: r for i, r in read_extra_labels(extra).items() if r["doc_label"] == "keep" and "junk_lines" in r}
     page_text = read_jsonl(folder / "html" / "page_text.jsonl")
     main = {Path(r["file"]).stem: r["main_content"] for r in read_jsonl(folder / "html" / "main_content.jsonl")}
     news_path = folder / "text" / "crud_rag_news.jsonl"
@@ -93,6 +98,10 @@ def collect(folder: Path, config_path: Path) -> Lines:
         elif record["id"] in main:
             junk = [not is_main for is_main in main_line_labels(original, main[record["id"]])]
             source, group = "main_content", host_group(record.get("url"), record["id"])
+        elif record["id"] in html_lines:
+            junk_lines = set(html_lines[record["id"]]["junk_lines"])
+            junk = [k in junk_lines for k in range(len(original))]
+            source, group = "html_lines", host_group(record.get("url"), record["id"])
         else:
             continue
         first, last = int(lines.first_line[doc]), int(lines.first_line[doc + 1])
@@ -193,11 +202,11 @@ def export(classifier) -> TreeEnsemble:
 
 
 def figures(lines: Lines, removed: np.ndarray) -> dict:
-    d, m = lines.source == "dureader", lines.source == "main_content"
+    d, m = np.isin(lines.source, ["dureader", "html_lines"]), lines.source == "main_content"
     share = lambda part, whole: round(float(part.sum() / max(whole.sum(), 1)), 4)  # noqa: E731
     return {
-        "dureader_junk_removed": share(removed & d & lines.junk, d & lines.junk),
-        "dureader_good_removed": share(removed & d & ~lines.junk, d & ~lines.junk),
+        "junk_lines_removed": share(removed & d & lines.junk, d & lines.junk),
+        "good_lines_removed": share(removed & d & ~lines.junk, d & ~lines.junk),
         "main_chars_kept": share(lines.chars * (~removed & m & ~lines.junk), lines.chars * (m & ~lines.junk)),
         "other_chars_removed": share(lines.chars * (removed & m & lines.junk), lines.chars * (m & lines.junk)),
     }
@@ -215,6 +224,7 @@ def main() -> None:
     parser.add_argument("folder", type=Path, help="labelled folder laid out like ../shared/realweb")
     parser.add_argument("--config", type=Path, default=REPO / "configs" / "zh.yaml")
     parser.add_argument("--out", type=Path, required=True, help="folder for line_model.npz and metrics.json")
+    parser.add_argument("--extra-labels", type=Path, help="folder of label files (*.jsonl) with junk lines of HTML pages")
     parser.add_argument("--trees", type=int, default=80)
     parser.add_argument("--leaves", type=int, default=15)
     parser.add_argument("--depth", type=int, default=6)
@@ -230,7 +240,7 @@ def main() -> None:
 
     started = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
-    lines = collect(args.folder, args.config)
+    lines = collect(args.folder, args.config, args.extra_labels)
     scored = np.flatnonzero(lines.scored)
     x, y, groups = lines.features[scored], lines.junk[scored], lines.group[scored]
     grams = ngram_matrix([lines.text[i] for i in scored])
@@ -243,7 +253,8 @@ def main() -> None:
         oof[test] = fit(x_train, y[train], args.trees, args.leaves, args.depth, args.learning_rate).predict_proba(x_test)[:, 1]
     probability = np.zeros(len(lines.junk))
     probability[scored] = oof
-    auc = {s: round(float(roc_auc_score(y[lines.source[scored] == s], oof[lines.source[scored] == s])), 4) for s in ("dureader", "main_content")}
+    sources = [s for s in ("dureader", "main_content", "html_lines") if (lines.source[scored] == s).any()]
+    auc = {s: round(float(roc_auc_score(y[lines.source[scored] == s], oof[lines.source[scored] == s])), 4) for s in sources}
     print(f"grouped 5-fold AUC on scored lines: {round(float(roc_auc_score(y, oof)), 4)} {auc}")
     grid = {"rules": figures(lines, lines.rule != "")}
     print(f"{'remove_above':>12} {'restore_below':>13}  junk rm  good rm  main kept  other rm")
@@ -256,7 +267,7 @@ def main() -> None:
     chosen = grid[f"{args.remove_above}/{args.restore_below}"] if f"{args.remove_above}/{args.restore_below}" in grid else figures(
         lines, decisions(lines, probability, args.remove_above, args.restore_below))  # fmt: skip
     meta = {
-        "trained_on": {s: int((lines.source[scored] == s).sum()) for s in ("dureader", "main_content")},
+        "trained_on": {s: int((lines.source[scored] == s).sum()) for s in sources},
         "junk_lines": int(y.sum()), "cv_auc": auc, "remove_above": args.remove_above, "restore_below": args.restore_below,
         "cv_figures": {"rules": grid["rules"], "rules+model": chosen},
         "trees": args.trees, "leaves": args.leaves, "depth": args.depth, "learning_rate": args.learning_rate,

@@ -88,13 +88,18 @@ def dureader_group(record: dict) -> str:
     return f"dureader-q{locator.get('question_id', record['id'])}"
 
 
+def read_extra_labels(extra: Path | None) -> dict[str, dict]:
+    """Labels by id from every `*.jsonl` of `extra` (a later file's label of an id wins)."""
+    labels: dict[str, dict] = {}
+    for path in sorted(extra.glob("*.jsonl")) if extra else []:
+        for record in read_jsonl(path):
+            labels[record["id"]] = record
+    return labels
+
+
 def load_pages(folder: Path, extra: Path | None) -> list[Page]:
     pages: list[Page] = []
-    extra_labels = {}
-    if extra:
-        for path in sorted(extra.glob("*.jsonl")):
-            for record in read_jsonl(path):
-                extra_labels[record["id"]] = record
+    extra_labels = read_extra_labels(extra)
     texts = {r["id"]: r for r in read_jsonl(folder / "text" / "dureader_search.jsonl")}
     for label in read_jsonl(folder / "labels" / "dureader.jsonl"):
         record = texts[label["id"]]

@@ -139,18 +139,25 @@ def test_training_script_exports_trees_the_stage_loads(tmp_path):
     write_jsonl(root / "text" / "dureader_search.jsonl", docs)
     write_jsonl(root / "labels" / "dureader.jsonl", labels)
     pages = [{"id": f"magichtml-{i}", "text": page(ARTICLES[i % 6 : i % 6 + 1]), "url": f"https://s{i}.example.cn/a"} for i in range(10)]
-    write_jsonl(root / "html" / "page_text.jsonl", pages)
+    # Pages whose lines were read one by one (`--extra-labels`), beside those with a true main content.
+    read = [{"id": f"gne-{i}", "text": page(ARTICLES[i % 6 : i % 6 + 1]), "url": f"https://r{i}.example.cn/a"} for i in range(10)]
+    write_jsonl(root / "html" / "page_text.jsonl", pages + read)
     write_jsonl(root / "html" / "main_content.jsonl", [
         {"file": f"{p['id']}.html", "main_content": ARTICLES[i % 6]} for i, p in enumerate(pages)])  # fmt: skip
+    write_jsonl(tmp_path / "extra" / "lines.jsonl", [
+        {"id": p["id"], "doc_label": "keep", "category": "article", "note": "",
+         "junk_lines": [*range(len(CHROME_ABOVE)), *range(len(CHROME_ABOVE) + 1, len(CHROME_ABOVE) + 1 + len(HEADLINES) + 2)]}
+        for p in read])  # fmt: skip
     out = tmp_path / "model"
     done = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "train_line_model.py"), str(root), "--out", str(out), "--trees", "20"],
+        [sys.executable, str(REPO / "benchmarks" / "train_line_model.py"), str(root), "--out", str(out), "--trees", "20",
+         "--extra-labels", str(tmp_path / "extra")],
         capture_output=True, text=True, cwd=REPO, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr + done.stdout
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["trained_on"]["dureader"] > 0 and metrics["trained_on"]["main_content"] > 0
-    assert set(metrics["grid"]["rules"]) == {"dureader_junk_removed", "dureader_good_removed", "main_chars_kept", "other_chars_removed"}
+    assert min(metrics["trained_on"][source] for source in ("dureader", "main_content", "html_lines")) > 0
+    assert set(metrics["grid"]["rules"]) == {"junk_lines_removed", "good_lines_removed", "main_chars_kept", "other_chars_removed"}
     model = load_line_model(str(out / "line_model.npz"))
     assert len(model.trees.roots) == 20 and model.ngram_weights.any()
     stage = quality(line_model=str(out / "line_model.npz"))
