@@ -41,7 +41,9 @@ SOURCES = {
     "html_pages": ("html/page_text.jsonl", "labels/html_pages.jsonl"),
 }
 MAIN_CONTENT = "html/main_content.jsonl"
-LINE_LABELLED = {"dureader"}  # html_pages labels are page-level only (their junk_lines are empty by design)
+# Sources whose kept pages' lines were all read (DuReader's). html_pages labels are page-level in
+# ../shared/realweb (empty junk_lines); a folder whose html_pages labels mark junk lines is measured too.
+LINE_LABELLED = {"dureader"}
 
 TARGETS = {
     "drop_recall": (">=", 0.90),
@@ -417,7 +419,7 @@ def score(folder: Folder, output: BuildOutput) -> dict:
         by_id = {r["id"]: r for r in documents}
         page = _page_level(labels, output)
         figures[source] = {"documents": len(documents), "page": page}
-        if source in LINE_LABELLED:
+        if source in LINE_LABELLED or any(label.get("junk_lines") for label in labels.values()):
             figures[source]["lines"] = _line_level(documents, labels, output, aligned, junk_chars)
         for doc_id, label in labels.items():
             if doc_id in folder.main_content:
