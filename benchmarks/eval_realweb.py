@@ -343,9 +343,9 @@ def _line_level(documents: list[dict], labels: dict[str, dict], output: BuildOut
     per_category: dict[str, Counter] = defaultdict(Counter)
     for record in documents:
         label = labels.get(record["id"])
-        if label is None or label["doc_label"] != "keep" or record["id"] not in output.kept:
-            continue
-        junk = set(label.get("junk_lines") or [])
+        if label is None or label["doc_label"] != "keep" or record["id"] not in output.kept or "junk_lines" not in label:
+            continue  # a label without junk_lines decided the page only
+        junk = set(label["junk_lines"])
         cat = per_category[label.get("category") or "-"]
         for index, (surviving, total) in enumerate(aligned[record["id"]].lines):
             if not total:
