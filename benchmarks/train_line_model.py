@@ -202,14 +202,19 @@ def export(classifier) -> TreeEnsemble:
 
 
 def figures(lines: Lines, removed: np.ndarray) -> dict:
-    d, m = np.isin(lines.source, ["dureader", "html_lines"]), lines.source == "main_content"
+    """Junk and good lines removed per source whose lines were read (DuReader, and HTML pages from
+    --extra-labels), main-content characters kept and other characters removed (annotated pages)."""
     share = lambda part, whole: round(float(part.sum() / max(whole.sum(), 1)), 4)  # noqa: E731
-    return {
-        "junk_lines_removed": share(removed & d & lines.junk, d & lines.junk),
-        "good_lines_removed": share(removed & d & ~lines.junk, d & ~lines.junk),
-        "main_chars_kept": share(lines.chars * (~removed & m & ~lines.junk), lines.chars * (m & ~lines.junk)),
-        "other_chars_removed": share(lines.chars * (removed & m & lines.junk), lines.chars * (m & lines.junk)),
-    }
+    out = {}
+    for source, name in (("dureader", "dureader"), ("html_lines", "html")):
+        d = lines.source == source
+        if d.any():
+            out[f"{name}_junk_removed"] = share(removed & d & lines.junk, d & lines.junk)
+            out[f"{name}_good_removed"] = share(removed & d & ~lines.junk, d & ~lines.junk)
+    m = lines.source == "main_content"
+    out["main_chars_kept"] = share(lines.chars * (~removed & m & ~lines.junk), lines.chars * (m & ~lines.junk))
+    out["other_chars_removed"] = share(lines.chars * (removed & m & lines.junk), lines.chars * (m & lines.junk))
+    return out
 
 
 def decisions(lines: Lines, junk_probability: np.ndarray, remove_above: float, restore_below: float) -> np.ndarray:
@@ -257,13 +262,13 @@ def main() -> None:
     auc = {s: round(float(roc_auc_score(y[lines.source[scored] == s], oof[lines.source[scored] == s])), 4) for s in sources}
     print(f"grouped 5-fold AUC on scored lines: {round(float(roc_auc_score(y, oof)), 4)} {auc}")
     grid = {"rules": figures(lines, lines.rule != "")}
-    print(f"{'remove_above':>12} {'restore_below':>13}  junk rm  good rm  main kept  other rm")
-    print(f"{'rules only':>27}  " + "  ".join(f"{v:7.1%}" for v in grid["rules"].values()))
+    print(f"{'remove_above':>12} {'restore_below':>13}  " + "  ".join(f"{name[:9]:>9}" for name in grid["rules"]))
+    print(f"{'rules only':>27}  " + "  ".join(f"{v:9.1%}" for v in grid["rules"].values()))
     for remove_above in (0.8, 0.85, 0.9, 0.95):
         for restore_below in (0.0, 0.1, 0.2, 0.3):
             f = figures(lines, decisions(lines, probability, remove_above, restore_below))
             grid[f"{remove_above}/{restore_below}"] = f
-            print(f"{remove_above:>12} {restore_below:>13}  " + "  ".join(f"{v:7.1%}" for v in f.values()))
+            print(f"{remove_above:>12} {restore_below:>13}  " + "  ".join(f"{v:9.1%}" for v in f.values()))
     chosen = grid[f"{args.remove_above}/{args.restore_below}"] if f"{args.remove_above}/{args.restore_below}" in grid else figures(
         lines, decisions(lines, probability, args.remove_above, args.restore_below))  # fmt: skip
     meta = {

@@ -157,7 +157,8 @@ def test_training_script_exports_trees_the_stage_loads(tmp_path):
     assert done.returncode == 0, done.stderr + done.stdout
     metrics = json.loads((out / "metrics.json").read_text())
     assert min(metrics["trained_on"][source] for source in ("dureader", "main_content", "html_lines")) > 0
-    assert set(metrics["grid"]["rules"]) == {"junk_lines_removed", "good_lines_removed", "main_chars_kept", "other_chars_removed"}
+    assert set(metrics["grid"]["rules"]) == {"dureader_junk_removed", "dureader_good_removed", "html_junk_removed", "html_good_removed",
+                                             "main_chars_kept", "other_chars_removed"}
     model = load_line_model(str(out / "line_model.npz"))
     assert len(model.trees.roots) == 20 and model.ngram_weights.any()
     stage = quality(line_model=str(out / "line_model.npz"))
