@@ -160,10 +160,10 @@ class Dedup(GlobalStage):
         p = self.params
         published = PublishedKeys.find(context.previous_versions, p) if p.cross_version else PublishedKeys()
         files = keys.files()
-        if context.cluster is not None and files is not None:
+        if context.cluster is not None and files:  # an engine with a cluster: shuffles over the key files
             from builder.stages.dedup_cluster import decide_on_cluster
 
-            outcome = decide_on_cluster(context.cluster, files, keys.schema, published, p)
+            outcome = decide_on_cluster(context.cluster, files, published, p)
         else:
             outcome = self._decide_here(keys, published)
         return _finish(p, keys, published, outcome, Path(context.artifacts_dir))

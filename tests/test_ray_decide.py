@@ -1,0 +1,119 @@
+"""`dedup`'s decide as shuffles on a real local Ray against the decide in one process.
+
+Both read the same key files (several files of several row groups: several blocks) and must
+give the same decisions, the same `dedup.json` and the same bytes of `signatures.parquet`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from builder.stages import GlobalContext, Keys
+from builder.stages.dedup import EXACT, LENGTH, MINHASH, Dedup, DedupParams
+from test_dedup import chinese_text, map_keys, near_copies, true_jaccard
+
+ray = pytest.importorskip("ray", reason="the Ray engine's tests need `pip install -e '.[ray]'`")
+pytestmark = pytest.mark.ray
+
+
+class _Engine:
+    shuffles = 0
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from builder.engines.ray import RayCluster
+
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING", log_to_driver=False)
+    engine = _Engine()
+    yield RayCluster(ray, 2, engine)
+    ray.shutdown()
+
+
+def write_keys(table: pa.Table, folder: Path, files: int = 2, rows_per_group: int = 7) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    step = -(-table.num_rows // files)
+    paths = []
+    for i in range(files):
+        paths.append(folder / f"keys-{i}.parquet")
+        pq.write_table(table.slice(i * step, step), paths[-1], row_group_size=rows_per_group)
+    return paths
+
+
+def both(stage: Dedup, paths: list[Path], out: Path, cluster, previous=()) -> tuple[list, list]:
+    """Decisions of the local decide and of the Ray one; their artifacts must be the same bytes."""
+    keys = Keys(paths, pq.read_schema(paths[0]))
+    shuffles = cluster.engine.shuffles
+    here = stage.decide(keys, GlobalContext(list(previous), out / "local" / "dedup"))
+    on_ray = stage.decide(keys, GlobalContext(list(previous), out / "ray" / "dedup", cluster=cluster))
+    assert cluster.engine.shuffles > shuffles  # the decide ran on Ray
+    for name in ("dedup.json", "signatures.parquet"):
+        assert (out / "local" / "dedup" / name).read_bytes() == (out / "ray" / "dedup" / name).read_bytes(), name
+    return here, on_ray
+
+
+def test_exact_copies_chains_and_copies_of_a_published_version(tmp_path, cluster):
+    stage = Dedup(DedupParams())
+    a = chinese_text(30, 2000)
+    b = chinese_text(31, 240) + a[240:]
+    c = b[:1760] + chinese_text(32, 240)
+    assert true_jaccard(a, b) > 0.75 and true_jaccard(b, c) > 0.75 and true_jaccard(a, c) < 0.65
+    base = chinese_text(10, 2000)
+    first = [a, chinese_text(1), b, base, c, "短", base, *near_copies(base)[:3], chinese_text(2), a, "短"]
+    ids = [f"v1-{i}" for i in range(len(first))]
+    paths = write_keys(map_keys(stage, first, ids, 4), tmp_path / "keys1", files=2, rows_per_group=3)
+    here, on_ray = both(stage, paths, tmp_path / "v1.0.0", cluster)
+    assert here == on_ray
+    reasons = [d and d.reason for d in here]
+    assert reasons.count("dedup.exact") == 3 and reasons.count("dedup.near") >= 4  # a again, base again, "短" again; b, copies
+    assert here[2].reason == "dedup.near" and here[4] is None  # A~B~C: B goes, C stays (keeper rounds)
+
+    # v1.1.0: copies of kept v1.0.0 documents (exact and near) and new ones; v1.0.0's kept keys take part first.
+    second = [chinese_text(3), first[1], near_copies(base)[3], chinese_text(4), c, chinese_text(3)]
+    paths = write_keys(map_keys(stage, second, [f"v2-{i}" for i in range(len(second))], 4), tmp_path / "keys2", files=1, rows_per_group=2)
+    published = [tmp_path / "v1.0.0" / "local"]
+    here, on_ray = both(stage, paths, tmp_path / "v1.1.0", cluster, previous=published)
+    assert here == on_ray
+    assert [d and d.detail.split(" ")[0] for d in here] == [None, "local:v1-1", "local:v1-3", None, "local:v1-4", "v2-0"]
+
+
+def random_keys(seed: int, n: int, num_perm: int) -> pa.Table:
+    """Random signatures with planted near copies (chains included: a copy of a copy), exact copies and short texts."""
+    rng = np.random.default_rng(seed)
+    signatures = rng.integers(0, 256, size=(n, num_perm), dtype=np.uint8)
+    exact = rng.integers(0, 1 << 63, size=(n, 2), dtype=np.uint64)
+    length = rng.integers(0, 60, size=n).astype(np.int32)
+    for row in range(1, n):
+        roll = rng.random()
+        source = int(rng.integers(0, row))
+        if roll < 0.35:  # a near copy of an earlier row, at a random similarity
+            agree = rng.random(num_perm) < rng.uniform(0.3, 1.0)
+            signatures[row] = np.where(agree, signatures[source], signatures[row])
+            length[row] = length[source] + int(rng.integers(-3, 4))
+        elif roll < 0.45:  # an exact copy
+            signatures[row], exact[row], length[row] = signatures[source], exact[source], length[source]
+    return pa.table({
+        "id": pa.array([f"r{seed}-{i}" for i in range(n)]),
+        EXACT: pa.FixedSizeBinaryArray.from_buffers(pa.binary(16), n, [None, pa.py_buffer(exact.tobytes())]),
+        LENGTH: pa.array(np.maximum(length, 0)),
+        MINHASH: pa.FixedSizeBinaryArray.from_buffers(pa.binary(num_perm), n, [None, pa.py_buffer(signatures.tobytes())]),
+    })
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_signatures_give_the_local_decisions(tmp_path, cluster, seed):
+    keep = "longest" if seed % 2 else "first"
+    stage = Dedup(DedupParams(num_perm=64, bands=16, rows=4, threshold=0.55, margin=0.0, keep=keep, ngram=5))
+    table = random_keys(seed, 400, 64)
+    published = tmp_path / "v1.0.0"
+    here, on_ray = both(stage, write_keys(table.slice(0, 150), tmp_path / "k1", files=2, rows_per_group=16), published, cluster)
+    assert here == on_ray and sum(d is not None for d in here) > 10
+    here, on_ray = both(stage, write_keys(table.slice(150), tmp_path / "k2", files=3, rows_per_group=11), tmp_path / "v1.1.0",
+                        cluster, previous=[published / "local"])
+    assert here == on_ray
+    reasons = {d.reason for d in here if d is not None}
+    assert reasons == {"dedup.exact", "dedup.near"} and any(d and ":" in d.detail.split(" ")[0] for d in here)
