@@ -267,32 +267,63 @@ def _finish(p: DedupParams, keys: Keys, published: "PublishedKeys", outcome: Out
 def _write_artifacts(directory: Path, keys: Keys, near: bool, dropped: np.ndarray, summary: dict) -> None:
     """Keys (id, exact, length, minhash) of the kept documents, for later versions, read again part by part.
 
-    Written in slices of ARTIFACT_ROWS_PER_GROUP kept rows, each one contiguous table, so the
-    bytes depend only on the kept rows, not on how the keys were split into parts.
+    Written in slices of ARTIFACT_ROWS_PER_GROUP kept rows, each one contiguous table built in
+    preallocated arrays, so the bytes depend only on the kept rows (not on how the keys were
+    split into parts) and the memory is one part read plus one slice.
     """
     directory.mkdir(parents=True, exist_ok=True)
     names = {"id": "id", EXACT: "exact", LENGTH: "length", **({MINHASH: "minhash"} if near else {})}
     schema = pa.schema([pa.field(name, keys.schema.field(column).type) for column, name in names.items()])
+    fixed = [column for column in (EXACT, MINHASH) if column in names]
+    width = {column: keys.schema.field(column).type.byte_width for column in fixed}
+    size = ARTIFACT_ROWS_PER_GROUP
+    buffers = {column: np.empty((size, width[column]), dtype=np.uint8) for column in fixed}
+    length = np.empty(size, dtype=np.int32)
+    ids: list[pa.Array] = []
+    held = 0
+
+    def slice_table() -> pa.Table:
+        columns = {"id": pa.concat_arrays(ids) if ids else pa.array([], schema.field("id").type), "length": pa.array(length[:held])}
+        for column in fixed:
+            data = pa.py_buffer(np.ascontiguousarray(buffers[column][:held]))
+            columns[names[column]] = pa.FixedSizeBinaryArray.from_buffers(schema.field(names[column]).type, held, [None, data])
+        return pa.Table.from_arrays([columns[name] for name in schema.names], schema=schema)
+
     with pq.ParquetWriter(directory / SIGNATURES_FILE, schema) as writer:
-        held: list[pa.Table] = []
-        held_rows = written = start = 0
+        written = start = 0
         for part in keys.parts(list(names)):
             end = start + part.num_rows
             lo, hi = np.searchsorted(dropped, [start, end])
             keep = np.ones(part.num_rows, dtype=bool)
             keep[dropped[lo:hi] - start] = False
+            kept = np.flatnonzero(keep)
             start = end
-            part = pa.Table.from_arrays([part[c] for c in names], schema=schema).filter(pa.array(keep))
-            held.append(part)
-            held_rows += part.num_rows
-            while held_rows >= ARTIFACT_ROWS_PER_GROUP:
-                table = pa.concat_tables(held).combine_chunks()
-                writer.write_table(table.slice(0, ARTIFACT_ROWS_PER_GROUP))
-                held, held_rows = [table.slice(ARTIFACT_ROWS_PER_GROUP)], table.num_rows - ARTIFACT_ROWS_PER_GROUP
-                written += ARTIFACT_ROWS_PER_GROUP
-        if held_rows or not written:
-            writer.write_table(pa.concat_tables([schema.empty_table(), *held]).combine_chunks())
+            views = {column: _fixed_binary_rows(part[column], width[column]) for column in fixed}
+            part_length = part[LENGTH].to_numpy()
+            taken = 0
+            while taken < kept.size:
+                now = kept[taken : taken + size - held]
+                taken += now.size
+                for column in fixed:
+                    buffers[column][held : held + now.size] = views[column][now]
+                length[held : held + now.size] = part_length[now]
+                ids.append(part["id"].take(pa.array(now)).combine_chunks())
+                held += now.size
+                if held == size:
+                    writer.write_table(slice_table())
+                    written, held, ids = written + held, 0, []
+        if held or not written:
+            writer.write_table(slice_table())
     (directory / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _fixed_binary_rows(column: pa.ChunkedArray, width: int) -> np.ndarray:
+    """A fixed-size binary column as a (rows, width) uint8 array, without copying when it is one chunk."""
+    chunk = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    if chunk.null_count:
+        raise ValueError(f"dedup key column has {chunk.null_count} nulls")
+    data = np.frombuffer(chunk.buffers()[1], dtype=np.uint8, count=len(chunk) * width, offset=chunk.offset * width)
+    return data.reshape(len(chunk), width)
 
 
 def _fill_fixed_binary(out: np.ndarray, column: pa.ChunkedArray) -> None:
