@@ -4,7 +4,9 @@ Map step (parallel, per batch): each text becomes a comparison key (punctuation 
 whitespace removed), from which come a 128-bit exact hash, the key's length in characters
 and a MinHash signature of its character n-grams (Chinese has no spaces to split words on).
 
-Decide step (once, main process): sees only ids and those keys, never texts. Exact copies
+Decide step (once; sees only ids and those keys, never texts): in the main process, or, when
+the engine offers a cluster (Ray), as shuffles over the key files (`dedup_cluster.py`), which
+give the same decisions from the same steps (`text/minhash_lsh.py`). Exact copies
 keep the first in input order. Near duplicates are found by LSH banding, verified by the
 estimated Jaccard of their signatures and clustered with union-find; in each cluster the
 best document by `keep` is kept and the documents similar to it are dropped, in rounds
@@ -14,11 +16,13 @@ so a new document that copies one is dropped with `<version>:<id>` of the publis
 The kept documents' keys, and a summary for the dataset card, go to `artifacts_dir` for the
 versions that come after.
 
-Memory of the decide step, per document (published ones included): num_perm bytes of
-signature, 16 of exact hash, 4 of length and about six 8-byte row indexes (parents,
-keepers, ...), so about 580 bytes with the defaults, plus about 40 bytes of scratch per
-band while it is read, and this run's ids. Keys are read a column (signatures: a row
-group) at a time, so the signatures are held once.
+Memory of the decide step in one process, per document (published ones included): num_perm
+bytes of signature, 16 of exact hash, 4 of length and about six 8-byte row indexes (parents,
+keepers, ...), so about 580 bytes with the defaults, plus about 40 bytes of scratch per band
+while it is read, and 8 bytes per distinct candidate pair. Keys are read a column
+(signatures: a row group) at a time, so the signatures are held once. On a cluster, see
+`dedup_cluster.py`. Either way `_finish` then holds only arrays of the dropped rows and their
+ids, and writes the artifacts part by part (one row group read and one 100,000-row slice).
 """
 from __future__ import annotations
 
