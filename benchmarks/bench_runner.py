@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import json
 import importlib
+import json
 import tempfile
 import time
 from pathlib import Path
