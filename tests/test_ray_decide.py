@@ -117,3 +117,22 @@ def test_random_signatures_give_the_local_decisions(tmp_path, cluster, seed):
     assert here == on_ray
     reasons = {d.reason for d in here if d is not None}
     assert reasons == {"dedup.exact", "dedup.near"} and any(d and ":" in d.detail.split(" ")[0] for d in here)
+
+
+@pytest.mark.parametrize("first, second", [
+    ({"exact": False}, {"exact": False}),
+    ({"near": False}, {}),  # the published version has no signatures: its documents take part only as exact copies
+    ({}, {"cross_version": False, "keep": "longest"}),
+])
+def test_exact_only_near_only_and_without_cross_version(tmp_path, cluster, first, second):
+    shape = {"num_perm": 64, "bands": 16, "rows": 4, "threshold": 0.55, "margin": 0.0}
+    table = random_keys(7, 300, 64)
+    v1 = Dedup(DedupParams(**shape, **first))
+    keys1 = table.slice(0, 120) if v1.params.near else table.slice(0, 120).drop_columns([MINHASH])
+    published = tmp_path / "v1.0.0"
+    here, on_ray = both(v1, write_keys(keys1, tmp_path / "k1", rows_per_group=9), published, cluster)
+    assert here == on_ray and any(here)
+    v2 = Dedup(DedupParams(**shape, **second))
+    here, on_ray = both(v2, write_keys(table.slice(120), tmp_path / "k2", rows_per_group=13), tmp_path / "v1.1.0", cluster,
+                        previous=[published / "local"])
+    assert here == on_ray and any(here)

@@ -164,7 +164,7 @@ class Dedup(GlobalStage):
         p = self.params
         published = PublishedKeys.find(context.previous_versions, p) if p.cross_version else PublishedKeys()
         files = keys.files()
-        if context.cluster is not None and files:  # an engine with a cluster: shuffles over the key files
+        if context.cluster is not None and files and keys.num_rows:  # an engine with a cluster: shuffles over the key files
             from builder.stages.dedup_cluster import decide_on_cluster
 
             outcome = decide_on_cluster(context.cluster, files, published, p)
