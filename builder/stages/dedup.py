@@ -212,7 +212,7 @@ class Dedup(GlobalStage):
         similarity = np.zeros(dropped.size)
         if signatures is not None:  # a near copy's detail carries how near: the share of equal slots of the pair
             near = np.flatnonzero(~exact_copy)
-            similarity[near] = agreement(signatures[n_prev + dropped[near]], signatures[kept_rows[near]])
+            similarity[near] = agreement(signatures, n_prev + dropped[near], signatures, kept_rows[near])
         return Outcome(dropped, kept_rows, exact_copy, similarity, group_of[representative[n_prev + dropped]], stats)
 
 

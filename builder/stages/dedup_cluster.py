@@ -316,4 +316,4 @@ def _reduce_keepers(index: int, pieces: list[tuple], n_prev: int, keep: str, thr
     _, dense = np.unique(label, return_inverse=True)
     keeper = keepers(dense, signatures, priority(length, row, n_prev, keep), threshold, stats)
     moved = np.flatnonzero(keeper != np.arange(row.size))
-    return (row[moved], row[keeper[moved]], agreement(signatures[moved], signatures[keeper[moved]])), stats.keeper_rounds
+    return (row[moved], row[keeper[moved]], agreement(signatures, moved, signatures, keeper[moved])), stats.keeper_rounds

@@ -126,9 +126,13 @@ def similar(signatures_a: np.ndarray, a: np.ndarray, signatures_b: np.ndarray, b
     return result
 
 
-def agreement(signatures_a: np.ndarray, signatures_b: np.ndarray) -> np.ndarray:
-    """Share of equal slots of row-aligned signatures (what a near copy's detail reports)."""
-    return (signatures_a == signatures_b).mean(axis=-1) if len(signatures_a) else np.empty(0)
+def agreement(signatures_a: np.ndarray, a: np.ndarray, signatures_b: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Share of equal slots of each pair (signatures_a[a[i]], signatures_b[b[i]]), what a near copy's detail reports."""
+    result = np.empty(a.size)
+    for lo in range(0, a.size, _VERIFY_CHUNK):
+        part = slice(lo, lo + _VERIFY_CHUNK)
+        result[part] = (signatures_a[a[part]] == signatures_b[b[part]]).mean(axis=-1)
+    return result
 
 
 def keepers(
