@@ -136,3 +136,80 @@ def test_exact_only_near_only_and_without_cross_version(tmp_path, cluster, first
     here, on_ray = both(v2, write_keys(table.slice(120), tmp_path / "k2", rows_per_group=13), tmp_path / "v1.1.0", cluster,
                         previous=[published / "local"])
     assert here == on_ray and any(here)
+
+
+def test_line_frequency_on_ray_gives_the_local_edits_and_counts(tmp_path, cluster):
+    from collections import Counter
+
+    from builder.stages import Batch
+    from builder.stages.line_frequency import LineFrequency, LineFrequencyParams
+    from test_line_frequency import FOOTER, HEADER, SHARE
+
+    quote = "这是一段被许多网站转载的很长的段落，它讲述了城市公园改造的过程以及居民们对新设施的评价和期待，内容完整。"
+    texts, urls = [], []
+    for i in range(40):
+        site = ["a.example.cn", "www.b.example.cn", f"s{i}.example.org", None][i % 4]
+        lines = [chinese_text(200 + i, 240)]
+        if i % 4 == 0:
+            lines = [HEADER, *lines, FOOTER]
+        if i % 4 == 1:
+            lines.append(SHARE)
+        if i % 3 == 0:
+            lines.append("关注我们，获取更多精彩资讯")  # on many sites: the corpus rule
+        if i % 3 == 1:
+            lines.insert(1, quote)  # prose-length: its first holder keeps it
+        if i in (8, 12):
+            lines = [HEADER, FOOTER, "短文。"]  # nearly all chrome: the copy guard leaves it
+        texts.append("\n".join(lines))
+        urls.append(site and f"https://{site}/p/{i}")
+    texts += texts[4:7]  # exact copies count once
+    urls += urls[4:7]
+    stage = LineFrequency(LineFrequencyParams())
+    batch = stage(Batch({"id": [str(i) for i in range(len(texts))], "text": texts, "url": urls}))
+    table = pa.table({"id": batch["id"], **{c: pa.array(batch[c], t) for c, t in stage.key_columns().items()}})
+    paths = write_keys(table, tmp_path / "keys", files=2, rows_per_group=6)
+    keys = Keys(paths, pq.read_schema(paths[0]))
+    here, on_ray = GlobalContext([], tmp_path / "a"), GlobalContext([], tmp_path / "b", cluster=cluster)
+    shuffles = cluster.engine.shuffles
+    local_edits, ray_edits = stage.decide(keys, here), stage.decide(keys, on_ray)
+    assert cluster.engine.shuffles > shuffles
+    assert local_edits == ray_edits and here.counters == on_ray.counters
+    assert sum(e is not None for e in local_edits) > 20 and here.counters["line_frequency.documents_guarded"] >= 1
+    removed = Counter(texts[d].split("\n")[i] for d, e in enumerate(local_edits) if e for i in e.lines)
+    assert {HEADER, FOOTER, SHARE, "关注我们，获取更多精彩资讯", quote} <= set(removed)
+    assert quote not in [texts[1].split("\n")[i] for i in local_edits[1].lines]  # its first holder keeps it
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_line_frequency_on_random_records_gives_the_local_edits(tmp_path, cluster, seed):
+    """Records as the bench makes them: few keys shared within and across sites, lengths that need not agree
+    with the key (so no rule may read one line of a group for all of it), copies of documents."""
+    from builder.stages.line_frequency import CHARS, LINES, RECORD, SITE, LineFrequency, LineFrequencyParams, _first_in_document
+
+    rng = np.random.default_rng(seed)
+    n_docs = 300
+    per_doc = rng.integers(0, 12, size=n_docs)
+    doc = np.repeat(np.arange(n_docs), per_doc)
+    site = rng.integers(-1, 6, size=n_docs)
+    records = np.zeros(doc.size, dtype=RECORD)
+    records["hash"] = rng.integers(0, 1 << 63, size=doc.size, dtype=np.uint64)
+    shared = rng.random(doc.size)
+    records["hash"][shared < 0.3] = rng.integers(0, 8, size=int((shared < 0.3).sum())).astype(np.uint64) + np.maximum(site[doc[shared < 0.3]], 0).astype(np.uint64) * 8
+    records["hash"][(shared >= 0.3) & (shared < 0.45)] = np.uint64(1 << 40) + rng.integers(0, 5, size=int(((shared >= 0.3) & (shared < 0.45)).sum())).astype(np.uint64)
+    records["index"] = np.arange(doc.size) - np.repeat(np.cumsum(per_doc) - per_doc, per_doc)
+    records["chars"] = rng.integers(3, 90, size=doc.size)
+    records["key_chars"] = records["chars"]
+    records["first"] = _first_in_document(records["hash"], doc)
+    offsets = np.concatenate([[0], np.cumsum(per_doc) * RECORD.itemsize]).astype(np.int32)
+    lines = pa.Array.from_buffers(pa.binary(), n_docs, [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(records.tobytes())])
+    chars = np.bincount(doc, weights=records["chars"] + 1, minlength=n_docs).astype(np.int64) * rng.integers(1, 4, size=n_docs)
+    table = pa.table({"id": [str(i) for i in range(n_docs)], LINES: lines, CHARS: chars,
+                      SITE: [None if s < 0 else f"s{s}.example.cn" for s in site.tolist()]})
+    table = pa.concat_tables([table, table.slice(40, 30)])  # copies count once
+    paths = write_keys(table, tmp_path / "keys", files=3, rows_per_group=23)
+    keys = Keys(paths, pq.read_schema(paths[0]))
+    stage = LineFrequency(LineFrequencyParams(min_site_docs=2, min_corpus_docs=3, long_line_chars=60))
+    here, on_ray = GlobalContext([], tmp_path / "a"), GlobalContext([], tmp_path / "b", cluster=cluster)
+    local_edits, ray_edits = stage.decide(keys, here), stage.decide(keys, on_ray)
+    assert local_edits == ray_edits and here.counters == on_ray.counters
+    assert sum(e is not None for e in local_edits) > 30

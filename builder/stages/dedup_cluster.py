@@ -46,7 +46,7 @@ from functools import partial
 import numpy as np
 import pyarrow.parquet as pq
 
-from builder.stages.base import Cluster
+from builder.stages.base import Cluster, row_groups
 from builder.stages.dedup import (EXACT, LENGTH, MINHASH, DedupParams, Outcome, PublishedKeys, _fill_fixed_binary,
                                   _first_equal_rows, priority)
 from builder.text.minhash import VALUE_DTYPE, mix64
@@ -88,16 +88,12 @@ class Block:
 
 
 def blocks_of(files: list, published: PublishedKeys) -> list[Block]:
+    """The published versions' row groups (their rows come first), then this run's."""
     blocks: list[Block] = []
-    start = 0
-    sources = [(f, True, has) for f, has in zip(published.files, published.has_minhash)] + [(f, False, True) for f in files]
-    for path, is_published, has_minhash in sources:
-        metadata = pq.ParquetFile(path).metadata
-        for group in range(metadata.num_row_groups):
-            rows = metadata.row_group(group).num_rows
-            blocks.append(Block(str(path), group, start, rows, is_published, has_minhash))
-            start += rows
-    return blocks
+    for keys_file, has_minhash in zip(published.files, published.has_minhash):
+        blocks += [Block(*group, True, has_minhash) for group in row_groups([keys_file], blocks[-1].start + blocks[-1].rows if blocks else 0)]
+    start = published.size
+    return blocks + [Block(*group, False, True) for group in row_groups(files, start)]
 
 
 def decide_on_cluster(cluster: Cluster, files: list, published: PublishedKeys, p: DedupParams) -> Outcome:
