@@ -12,15 +12,14 @@ process dies is restarted by Ray and its batch run again; every task is a pure f
 its batch, so the output does not change.
 
 What crosses the network per batch is the batch and what the runner writes (kept rows,
-rejected rows, counters, stage statistics). A global stage that can decide as shuffles
-(`dedup`: `builder/stages/dedup_cluster.py`) gets this engine's `RayCluster` in its
-`GlobalContext`: generic map/shuffle primitives as Ray tasks over blocks of the staged key
-files, data handed from task to task through the object store, so the driver never holds
-every document's keys: it gets back counts and the dropped rows (17 to 24 bytes each), and
-the runner keeps its decision list (8 bytes a row, plus the Drop objects of dropped rows).
-`line_frequency` still decides on the driver (about 60 bytes a counted line), and the rows
-pass through the driver to be written. Reading on the cluster (Ray Data read tasks per unit
-with `map_batches`) is what is left.
+rejected rows, counters, stage statistics). The global stages (`dedup`, `line_frequency`)
+get this engine's `RayCluster` in their `GlobalContext`: generic map/shuffle primitives as
+Ray tasks over blocks of the staged key files, data handed from task to task through the
+object store, so the driver never holds every document's keys (`dedup_cluster.py`,
+`line_frequency_cluster.py` say what they return to it: the dropped rows or the edits). The
+runner keeps its decision list (8 bytes a row, and an object per dropped or edited row), and
+the rows pass through the driver to be written. Reading on the cluster (Ray Data read tasks
+per unit with `map_batches`) is what is left.
 
 Nothing here knows a stage or a language: the runner hands in a picklable task factory.
 """

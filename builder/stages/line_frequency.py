@@ -11,7 +11,7 @@ lines whose form is shorter than `min_line_chars` are not counted and never remo
 map emits, per document, one 20-byte record per counted line (key, line index, characters,
 form length), the document's length and its site (the host of `url`, without `www.`).
 
-Decide step (once, main process; keys only, never texts):
+Decide step (once; keys only, never texts; in the main process, or as shuffles on a cluster):
 1. Copies count once: each document's fingerprint is the sum of its lines' keys mixed, so
    exact copies of a page (dedup's job, later) do not make their own lines "repeated".
 2. Corpus rule: a key on >= `min_corpus_docs` distinct fingerprints is chrome.
@@ -25,13 +25,13 @@ Decide step (once, main process; keys only, never texts):
 The decision for a document is an `Edit` naming the line indices to remove; the runner
 applies it while streaming the rows on.
 
-As a shuffle (a distributed engine): the map's records are exploded to rows (key, site,
-fingerprint, doc, line); rule 2 is `groupby(key).nunique(fingerprint)` and
-`groupby(key, site).nunique(fingerprint)` joined with `groupby(site).nunique(fingerprint)`,
-giving a small set of chrome (key, site) pairs (a prose-length key's first copy is
-`groupby(key).min(doc)`); joining the rows with it and `groupby(doc)` gives each
-document's chrome lines and characters for rule 3. The fingerprints are one
-`groupby(doc).sum(mixed key)` before that.
+As shuffles (an engine with a cluster, `line_frequency_cluster.py`): copies are a groupby on
+the fingerprint (and on fingerprint x site), the site sizes a count by site joined back to
+the blocks, rule 2 a groupby on the key and one on (key, site), and rule 3 per block. Each
+rule is one function (`site_rule`, `corpus_rule`, `document_edits`) both decides call. A
+group's length class and site size are taken over the whole group (they agree for one key),
+never from whichever line a sort puts first, so a shuffle's order cannot change the answer;
+sites are mixed into group keys by a hash of their name, the same in any block.
 
 Memory of the decide step, per counted line: the 20-byte record, 4 bytes of document
 index, 1 of length class and 1 of decision, plus while a rule runs its 8-byte sort order
