@@ -30,7 +30,7 @@ driver is the runner's (the decision list: 8 bytes a row, and a `Drop` with its 
 part by part). Measured (`benchmarks/bench_ray.py --no-build --decide 1000000`, 158,062
 dropped): this module adds about 55 MB to the driver, some 3 MB of it per shuffle (Ray's own
 bookkeeping, 11 shuffles) and the rest the dropped rows' arrays; the deciding process peaked
-at 630 MB against 1,105 MB for the decide in one process, whose memory grows by about 600
+at 651 MB against 1,025 MB for the decide in one process, whose memory grows by about 600
 bytes a document.
 
 Blocks are read again by each step that needs them (four times for the signatures) rather
