@@ -157,17 +157,6 @@ class Keys:
         return pa.chunked_array(chunks, type=self.schema.field(name).type)
 
 
-def row_groups(paths: Sequence[Any], start: int = 0) -> Iterator[tuple[str, int, int, int]]:
-    """(path, row group, first row, rows) of each row group of the Parquet files, rows numbered from `start`:
-    the blocks a decide on a cluster splits its key files into (read from the files' footers only)."""
-    for path in paths:
-        metadata = pq.ParquetFile(path).metadata
-        for group in range(metadata.num_row_groups):
-            rows = metadata.row_group(group).num_rows
-            yield str(path), group, start, rows
-            start += rows
-
-
 @dataclass
 class GlobalContext:
     """What a global stage's `decide` may use besides the keys of this run."""

@@ -46,7 +46,8 @@ from functools import partial
 import numpy as np
 import pyarrow.parquet as pq
 
-from builder.stages.base import Cluster, row_groups
+from builder.stages.base import Cluster
+from builder.stages.blocks import block_of, concat, row_groups, split
 from builder.stages.dedup import (EXACT, LENGTH, MINHASH, DedupParams, Outcome, PublishedKeys, _fill_fixed_binary,
                                   _first_equal_rows, priority)
 from builder.text.minhash import VALUE_DTYPE, mix64
@@ -176,32 +177,16 @@ def _near(cluster: Cluster, blocks, starts, copies, total, searchable, partition
     return rows[order], keeper[order], shares[order]
 
 
-def _split(partition: np.ndarray, partitions: int, *arrays: np.ndarray) -> list[tuple]:
-    """The arrays' rows by partition, each partition's in their order here."""
-    order = np.argsort(partition, kind="stable")
-    bounds = np.searchsorted(partition[order], np.arange(partitions + 1))
-    ordered = [a[order] for a in arrays]
-    return [tuple(a[lo:hi] for a in ordered) for lo, hi in zip(bounds[:-1], bounds[1:])]
-
-
-def _concat(pieces: list[tuple]) -> list[np.ndarray]:
-    return [np.concatenate(column) for column in zip(*pieces)]
-
-
-def _block_of(rows: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    return np.searchsorted(starts, rows, side="right") - 1
-
-
 # -- 1. exact ---------------------------------------------------------------------------------
 def _route_exact(block: Block, partitions: int, ngram: int, near: bool) -> list[tuple]:
     keys = block.read(exact=True, length=True)
     eligible = (keys["length"] >= ngram) & (block.has_minhash and near)
     rows = np.arange(block.start, block.start + block.rows, dtype=np.int64)
-    return _split((keys["exact"][:, 0] % np.uint64(partitions)).astype(np.int64), partitions, keys["exact"], rows, eligible)
+    return split((keys["exact"][:, 0] % np.uint64(partitions)).astype(np.int64), partitions, keys["exact"], rows, eligible)
 
 
 def _reduce_exact(index: int, pieces: list[tuple]):
-    exact, rows, eligible = _concat(pieces)  # rows increase: the blocks' pieces come in order
+    exact, rows, eligible = concat(pieces)  # rows increase: the blocks' pieces come in order
     first = rows[_first_equal_rows(exact)]
     copy = first != rows
     return (rows[copy], first[copy], eligible[copy]), int(eligible.sum())
@@ -221,13 +206,13 @@ def _route_bands(item: tuple, partitions: int, ngram: int, bands: int, rows: int
         key = band_keys(signatures, band * rows, rows)
         where = mix64((key >> np.uint64(bits)) ^ np.uint64(band)) % np.uint64(partitions)
         band_column = np.full(key.size, band, dtype=np.int32)
-        for part, piece in zip(parts, _split(where.astype(np.int64), partitions, band_column, key, row)):
+        for part, piece in zip(parts, split(where.astype(np.int64), partitions, band_column, key, row)):
             part.append(piece)
-    return [tuple(_concat(part)) for part in parts]
+    return [tuple(concat(part)) for part in parts]
 
 
 def _reduce_bands(index: int, pieces: list[tuple], bits: int, total: int):
-    band, key, row = _concat(pieces)
+    band, key, row = concat(pieces)
     order = np.argsort(band, kind="stable")  # by band, each band's rows in increasing order
     band, key, row = band[order], key[order], row[order]
     bounds = np.flatnonzero(np.r_[True, band[1:] != band[:-1], True]) if band.size else np.array([0])
@@ -241,11 +226,11 @@ def _reduce_bands(index: int, pieces: list[tuple], bits: int, total: int):
 
 # -- 3. verification --------------------------------------------------------------------------
 def _route_codes_by_first(codes: np.ndarray, starts: np.ndarray, total: int) -> list[tuple]:
-    return _split(_block_of(codes // np.int64(total), starts), len(starts), codes)
+    return split(block_of(codes // np.int64(total), starts), len(starts), codes)
 
 
 def _add_first_signature(index: int, pieces: list[tuple], blocks: list[Block], total: int, num_perm: int):
-    (codes,) = _concat(pieces)
+    (codes,) = concat(pieces)
     codes = np.unique(codes)  # a pair found in several bands (partitions) once
     first, member = np.divmod(codes, np.int64(total))
     signatures = blocks[index].read(num_perm=num_perm)["minhash"] if codes.size else np.empty((0, num_perm), VALUE_DTYPE)
@@ -254,11 +239,11 @@ def _add_first_signature(index: int, pieces: list[tuple], blocks: list[Block], t
 
 def _route_pairs_by_member(pairs: tuple, starts: np.ndarray) -> list[tuple]:
     first, member, first_signatures = pairs
-    return _split(_block_of(member, starts), len(starts), first, member, first_signatures)
+    return split(block_of(member, starts), len(starts), first, member, first_signatures)
 
 
 def _verify(index: int, pieces: list[tuple], blocks: list[Block], num_perm: int, threshold: float):
-    first, member, first_signatures = _concat(pieces)
+    first, member, first_signatures = concat(pieces)
     if not first.size:
         return (first, member), 0
     signatures = blocks[index].read(num_perm=num_perm)["minhash"]
@@ -270,31 +255,31 @@ def _verify(index: int, pieces: list[tuple], blocks: list[Block], num_perm: int,
 def _route_both_ways(edges: tuple, partitions: int) -> list[tuple]:
     a, b = edges[0], edges[1]
     source, target = np.concatenate([a, b]), np.concatenate([b, a])
-    return _split(source % partitions, partitions, source, target)
+    return split(source % partitions, partitions, source, target)
 
 
 def _reduce_large_star(index: int, pieces: list[tuple]):
-    larger, smallest, node, label, not_stars = large_star(*_concat(pieces))
+    larger, smallest, node, label, not_stars = large_star(*concat(pieces))
     return (larger, smallest, node, label), not_stars
 
 
 def _route_by_larger(stars: tuple, partitions: int) -> list[tuple]:
     larger, smaller = stars[0], stars[1]
-    return _split(larger % partitions, partitions, larger, smaller)
+    return split(larger % partitions, partitions, larger, smaller)
 
 
 def _reduce_small_star(index: int, pieces: list[tuple]):
-    return small_star(*_concat(pieces)), None
+    return small_star(*concat(pieces)), None
 
 
 # -- 5. keepers -------------------------------------------------------------------------------
 def _route_members_by_block(stars: tuple, starts: np.ndarray) -> list[tuple]:
     node, label = stars[2], stars[3]
-    return _split(_block_of(node, starts), len(starts), node, label)
+    return split(block_of(node, starts), len(starts), node, label)
 
 
 def _add_member_keys(index: int, pieces: list[tuple], blocks: list[Block], num_perm: int):
-    node, label = _concat(pieces)
+    node, label = concat(pieces)
     if not node.size:
         return (label, node, np.empty(0, np.int32), np.empty((0, num_perm), VALUE_DTYPE)), None
     keys = blocks[index].read(length=True, num_perm=num_perm)
@@ -303,11 +288,11 @@ def _add_member_keys(index: int, pieces: list[tuple], blocks: list[Block], num_p
 
 
 def _route_by_label(members: tuple, partitions: int) -> list[tuple]:
-    return _split(members[0] % partitions, partitions, *members)
+    return split(members[0] % partitions, partitions, *members)
 
 
 def _reduce_keepers(index: int, pieces: list[tuple], n_prev: int, keep: str, threshold: float):
-    label, row, length, signatures = _concat(pieces)
+    label, row, length, signatures = concat(pieces)
     stats = ClusterStats()
     _, dense = np.unique(label, return_inverse=True)
     keeper = keepers(dense, signatures, priority(length, row, n_prev, keep), threshold, stats)

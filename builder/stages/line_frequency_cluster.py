@@ -31,7 +31,8 @@ from functools import partial
 import numpy as np
 import pyarrow.parquet as pq
 
-from builder.stages.base import Cluster, row_groups
+from builder.stages.base import Cluster
+from builder.stages.blocks import block_of, concat, row_groups, split
 from builder.stages.line_frequency import (CHARS, LINES, SITE, LineFrequencyParams, _records, corpus_rule, document_edits,
                                            first_of_copies, fingerprints, site_ids, site_rule)
 
@@ -71,17 +72,6 @@ def decide_on_cluster(cluster: Cluster, files: list, p: LineFrequencyParams, cou
     return [edit for block_edits in cluster.get(edits) for edit in block_edits]
 
 
-def _split(partition: np.ndarray, partitions: int, *arrays: np.ndarray) -> list[tuple]:
-    order = np.argsort(partition, kind="stable")
-    bounds = np.searchsorted(partition[order], np.arange(partitions + 1))
-    ordered = [a[order] for a in arrays]
-    return [tuple(a[lo:hi] for a in ordered) for lo, hi in zip(bounds[:-1], bounds[1:])]
-
-
-def _concat(pieces: list[tuple]) -> list[np.ndarray]:
-    return [np.concatenate(column) for column in zip(*pieces)]
-
-
 def _empty(*dtypes) -> tuple:
     return tuple(np.empty(0, dtype=d) for d in dtypes)
 
@@ -100,12 +90,12 @@ def _route_copies(block: _Block, partitions: int) -> list[tuple]:
     docs = np.arange(block.start, block.start + block.rows, dtype=np.int64)
     kind = np.repeat(np.array([0, 1], dtype=np.int8), block.rows)  # 0: fingerprint, 1: fingerprint x site
     value = np.concatenate([fingerprint, fingerprint ^ site_hash])
-    return _split((value % np.uint64(partitions)).astype(np.int64), partitions, kind, value, np.tile(docs, 2),
+    return split((value % np.uint64(partitions)).astype(np.int64), partitions, kind, value, np.tile(docs, 2),
                   np.tile(site >= 0, 2), np.tile(site_hash, 2))
 
 
 def _reduce_copies(index: int, pieces: list[tuple]):
-    kind, value, doc, has_site, site_hash = _concat(pieces)  # documents in input order within each kind
+    kind, value, doc, has_site, site_hash = concat(pieces)  # documents in input order within each kind
     corpus, per_site = kind == 0, kind == 1
     first = doc[corpus][first_of_copies(value[corpus])]
     site_first = first_of_copies(value[per_site]) & has_site[per_site]
@@ -118,13 +108,13 @@ def _route_sites(item, partitions: int) -> list[tuple]:
         site, site_hash = site_ids(item.read(SITE)[SITE])
         asked = np.unique(site_hash[site >= 0])
         return [(*_empty(np.uint64), *piece) for piece in
-                _split((asked % np.uint64(partitions)).astype(np.int64), partitions, asked, np.full(asked.size, item.index))]
+                split((asked % np.uint64(partitions)).astype(np.int64), partitions, asked, np.full(asked.size, item.index))]
     _, _, _, counted = item
-    return [(piece[0], *_empty(np.uint64, np.int64)) for piece in _split((counted % np.uint64(partitions)).astype(np.int64), partitions, counted)]
+    return [(piece[0], *_empty(np.uint64, np.int64)) for piece in split((counted % np.uint64(partitions)).astype(np.int64), partitions, counted)]
 
 
 def _reduce_sites(index: int, pieces: list[tuple]):
-    counted, asked, block = _concat(pieces)
+    counted, asked, block = concat(pieces)
     site, count = np.unique(counted, return_counts=True)
     at = np.minimum(np.searchsorted(site, asked), max(site.size - 1, 0))
     found = site[at] == asked if site.size else np.zeros(asked.size, bool)
@@ -136,16 +126,16 @@ def _route_to_blocks(item: tuple, starts: np.ndarray) -> list[tuple]:
     blocks = len(starts)
     if item[0] == "sites":
         _, block, site, count = item
-        return [(*_empty(np.int64, np.int64), s, c) for s, c in _split(block, blocks, site, count)]
+        return [(*_empty(np.int64, np.int64), s, c) for s, c in split(block, blocks, site, count)]
     _, first, site_first, _ = item
-    of_first = _split(np.searchsorted(starts, first, side="right") - 1, blocks, first)
-    of_site_first = _split(np.searchsorted(starts, site_first, side="right") - 1, blocks, site_first)
+    of_first = split(block_of(first, starts), blocks, first)
+    of_site_first = split(block_of(site_first, starts), blocks, site_first)
     return [(a[0], b[0], *_empty(np.uint64, np.int64)) for a, b in zip(of_first, of_site_first)]
 
 
 def _block_lines(index: int, pieces: list[tuple], blocks: list[_Block], p: LineFrequencyParams):
     block = blocks[index]
-    first, site_first, site, count = _concat(pieces)
+    first, site_first, site, count = concat(pieces)
     records, doc, site_id, site_hash = _block_keys(block)
     canonical = np.zeros(block.rows, dtype=bool)
     canonical[first - block.start] = True
@@ -164,22 +154,22 @@ def _block_lines(index: int, pieces: list[tuple], blocks: list[_Block], p: LineF
 # -- 4. rules ---------------------------------------------------------------------------------
 def _route_site_groups(lines: tuple, partitions: int) -> list[tuple]:
     group_key, counted, site_docs, long_line, *_, line_id = lines
-    return _split((group_key % np.uint64(partitions)).astype(np.int64), partitions, group_key, counted, site_docs, long_line, line_id)
+    return split((group_key % np.uint64(partitions)).astype(np.int64), partitions, group_key, counted, site_docs, long_line, line_id)
 
 
 def _reduce_site_rule(index: int, pieces: list[tuple], p: LineFrequencyParams):
-    group_key, counted, site_docs, long_line, line_id = _concat(pieces)
+    group_key, counted, site_docs, long_line, line_id = concat(pieces)
     chrome = site_rule(group_key, counted, site_docs, long_line, p)
     return ("chrome", line_id[chrome]), None
 
 
 def _route_key_groups(lines: tuple, partitions: int) -> list[tuple]:
     _, _, _, long_line, hashes, counted, doc, line_id = lines
-    return _split((hashes % np.uint64(partitions)).astype(np.int64), partitions, hashes, counted, long_line, doc, line_id)
+    return split((hashes % np.uint64(partitions)).astype(np.int64), partitions, hashes, counted, long_line, doc, line_id)
 
 
 def _reduce_corpus_rule(index: int, pieces: list[tuple], p: LineFrequencyParams):
-    hashes, counted, long_line, doc, line_id = _concat(pieces)
+    hashes, counted, long_line, doc, line_id = concat(pieces)
     chrome, keep = corpus_rule(hashes, counted, long_line, doc, p)
     return ("corpus", line_id[chrome], line_id[keep]), None
 
@@ -187,15 +177,15 @@ def _reduce_corpus_rule(index: int, pieces: list[tuple], p: LineFrequencyParams)
 # -- 5. edits ---------------------------------------------------------------------------------
 def _route_chrome(item: tuple, blocks: int) -> list[tuple]:
     if item[0] == "chrome":
-        return [(ids, *_empty(np.int64, np.int64)) for (ids,) in _split(item[1] >> LINE_BITS, blocks, item[1])]
-    chrome = _split(item[1] >> LINE_BITS, blocks, item[1])
-    keep = _split(item[2] >> LINE_BITS, blocks, item[2])
+        return [(ids, *_empty(np.int64, np.int64)) for (ids,) in split(item[1] >> LINE_BITS, blocks, item[1])]
+    chrome = split(item[1] >> LINE_BITS, blocks, item[1])
+    keep = split(item[2] >> LINE_BITS, blocks, item[2])
     return [(np.empty(0, np.int64), c[0], k[0]) for c, k in zip(chrome, keep)]
 
 
 def _block_edits(index: int, pieces: list[tuple], blocks: list[_Block], p: LineFrequencyParams):
     block = blocks[index]
-    by_site, by_key, keep = _concat(pieces)
+    by_site, by_key, keep = concat(pieces)
     table = block.read(LINES, CHARS)
     records, doc = _records(table[LINES])
     mask = np.int64((1 << LINE_BITS) - 1)
