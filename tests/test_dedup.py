@@ -248,7 +248,7 @@ def test_params_reject_banding_that_does_not_fit_the_signature():
 def test_artifacts_are_the_kept_keys_in_fixed_slices_whatever_the_parts(tmp_path, monkeypatch):
     import numpy as np
 
-    from builder.stages import dedup
+    from builder.stages import dedup_keys as dedup
 
     stage = Dedup(DedupParams(num_perm=16, bands=4, rows=4))
     texts = [chinese_text(seed, 60) for seed in range(53)]

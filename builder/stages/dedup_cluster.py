@@ -48,8 +48,8 @@ import pyarrow.parquet as pq
 
 from builder.stages.base import Cluster
 from builder.stages.blocks import block_of, concat, row_groups, split
-from builder.stages.dedup import (EXACT, LENGTH, MINHASH, DedupParams, Outcome, PublishedKeys, _fill_fixed_binary,
-                                  _first_equal_rows, priority)
+from builder.stages.dedup import DedupParams, Outcome, _first_equal_rows, priority
+from builder.stages.dedup_keys import EXACT, LENGTH, MINHASH, PublishedKeys, _fill_fixed_binary
 from builder.text.minhash import VALUE_DTYPE, mix64
 from builder.text.minhash_lsh import (ClusterStats, agreement, band_keys, equal_key_pairs, keepers, large_star, pair_codes,
                                       position_bits, similar, small_star)
