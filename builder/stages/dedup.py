@@ -14,7 +14,7 @@ until every member is kept or dropped in favour of a document it is similar to. 
 of earlier published versions come before this run's in that order and are never dropped,
 so a new document that copies one is dropped with `<version>:<id>` of the published one.
 The kept documents' keys, and a summary for the dataset card, go to `artifacts_dir` for the
-versions that come after.
+versions that come after (`dedup_keys.py`).
 
 Memory of the decide step in one process, per document (published ones included): num_perm
 bytes of signature, 16 of exact hash, 4 of length and about six 8-byte row indexes (parents,
