@@ -35,3 +35,15 @@ def concat(pieces: list[tuple]) -> list[np.ndarray]:
 def block_of(rows: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """The block holding each row, given each block's first row (increasing)."""
     return np.searchsorted(starts, rows, side="right") - 1
+
+
+def read_row_group(path: str, group: int, columns: list[str]):
+    """One block of a key file, read where the task runs: a clear error when that machine cannot see it."""
+    try:
+        return pq.ParquetFile(path).read_row_group(group, columns=columns)
+    except FileNotFoundError:
+        import socket
+
+        raise FileNotFoundError(f"{path} (a global stage's keys, written by the driver) cannot be read on {socket.gethostname()}: "
+                                "on a cluster of several machines publish.root must be on storage every node mounts at the "
+                                "same path") from None

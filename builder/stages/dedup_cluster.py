@@ -44,10 +44,9 @@ from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
-import pyarrow.parquet as pq
 
 from builder.stages.base import Cluster
-from builder.stages.blocks import block_of, concat, row_groups, split
+from builder.stages.blocks import block_of, concat, read_row_group, row_groups, split
 from builder.stages.dedup import DedupParams, Outcome, _first_equal_rows, priority
 from builder.stages.dedup_keys import EXACT, LENGTH, MINHASH, PublishedKeys, _fill_fixed_binary
 from builder.text.minhash import VALUE_DTYPE, mix64
@@ -74,7 +73,7 @@ class Block:
         names = {"exact": "exact" if self.published else EXACT, "length": "length" if self.published else LENGTH,
                  "minhash": "minhash" if self.published else MINHASH}
         wanted = [names[k] for k, on in (("exact", exact), ("length", length), ("minhash", num_perm and self.has_minhash)) if on]
-        table = pq.ParquetFile(self.path).read_row_group(self.group, columns=wanted)
+        table = read_row_group(self.path, self.group, wanted)
         out: dict[str, np.ndarray] = {}
         if exact:
             out["exact"] = np.empty((self.rows, 2), dtype=np.uint64)

@@ -29,10 +29,9 @@ from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
-import pyarrow.parquet as pq
 
 from builder.stages.base import Cluster
-from builder.stages.blocks import block_of, concat, row_groups, split
+from builder.stages.blocks import block_of, concat, read_row_group, row_groups, split
 from builder.stages.line_frequency import (CHARS, LINES, SITE, LineFrequencyParams, _records, corpus_rule, document_edits,
                                            first_of_copies, fingerprints, site_ids, site_rule)
 
@@ -49,7 +48,7 @@ class _Block:
     rows: int
 
     def read(self, *names: str):
-        return pq.ParquetFile(self.path).read_row_group(self.group, columns=list(names))
+        return read_row_group(self.path, self.group, list(names))
 
 
 def decide_on_cluster(cluster: Cluster, files: list, p: LineFrequencyParams, counters: Counter) -> list[tuple[int, list[int]]]:
