@@ -213,3 +213,38 @@ def test_line_frequency_on_random_records_gives_the_local_edits(tmp_path, cluste
     local_edits, ray_edits = stage.decide(keys, here), stage.decide(keys, on_ray)
     assert local_edits == ray_edits and here.counters == on_ray.counters
     assert sum(e is not None for e in local_edits) > 30
+
+
+def test_a_worker_killed_during_the_decide_is_retried_and_decides_the_same(tmp_path, cluster):
+    import threading
+    import time
+
+    psutil = pytest.importorskip("psutil")
+    stage = Dedup(DedupParams(num_perm=128, bands=32, rows=4))
+    paths = write_keys(random_keys(11, 40_000, 128), tmp_path / "keys", files=2, rows_per_group=4_000)
+    keys = Keys(paths, pq.read_schema(paths[0]))
+    killed: list[int] = []
+    done = threading.Event()
+
+    def kill_one_task_worker() -> None:
+        while not done.is_set() and not killed:
+            for process in psutil.process_iter(["cmdline"]):
+                try:
+                    if any(part.startswith(("ray::_route_task", "ray::_reduce_task")) for part in process.info["cmdline"] or []):
+                        process.kill()
+                        killed.append(process.pid)
+                        return
+                except psutil.Error:
+                    continue
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_one_task_worker, daemon=True)
+    killer.start()
+    try:
+        on_ray = stage.decide(keys, GlobalContext([], tmp_path / "ray", cluster=cluster))
+    finally:
+        done.set()
+        killer.join()
+    assert killed, "the decide ended before a task's worker could be killed"
+    assert on_ray == stage.decide(keys, GlobalContext([], tmp_path / "local"))
+    assert (tmp_path / "ray" / "dedup.json").read_bytes() == (tmp_path / "local" / "dedup.json").read_bytes()
