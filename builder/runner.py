@@ -467,7 +467,8 @@ class Build:
             started = time.perf_counter()
             store.start(folder)
             paths = [store.unit_dir(index, key) / r["path"] for (key, _), m in zip(units, markers) for r in m["rows"]]
-            context = GlobalContext(staging.previous_versions, folder / "artifacts", self.config.executor.workers)
+            context = GlobalContext(staging.previous_versions, folder / "artifacts", self.config.executor.workers,
+                                    cluster=self.engine.cluster())
             names = ["id", *stage.key_columns()]
             schema = pq.read_schema(paths[0]) if paths else pa.schema([("id", pa.string()), *stage.key_columns().items()])
             with Spinner(f"{stage.type}: deciding on {rows:,} documents", self.progress):

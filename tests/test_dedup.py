@@ -243,3 +243,27 @@ def test_params_reject_banding_that_does_not_fit_the_signature():
         DedupParams(num_perm=200)
     with pytest.raises(ValidationError):
         DedupParams(threshold=1.5)
+
+
+def test_artifacts_are_the_kept_keys_in_fixed_slices_whatever_the_parts(tmp_path, monkeypatch):
+    import numpy as np
+
+    from builder.stages import dedup_keys as dedup
+
+    stage = Dedup(DedupParams(num_perm=16, bands=4, rows=4))
+    texts = [chinese_text(seed, 60) for seed in range(53)]
+    table = map_keys(stage, texts, [f"d{i}" for i in range(53)], 53)
+    dropped = np.array([0, 5, 6, 7, 20, 31, 52])
+    monkeypatch.setattr(dedup, "ARTIFACT_ROWS_PER_GROUP", 10)
+    written = []
+    for parts in ([table], [table.slice(lo, 7) for lo in range(0, 53, 7)]):
+        folder = tmp_path / str(len(parts))
+        dedup._write_artifacts(folder, Keys(parts, table.schema), True, dropped, {})
+        written.append((folder / dedup.SIGNATURES_FILE).read_bytes())
+        file = pq.ParquetFile(folder / dedup.SIGNATURES_FILE)
+        assert [file.metadata.row_group(g).num_rows for g in range(file.num_row_groups)] == [10, 10, 10, 10, 6]
+        kept = [i for i in range(53) if i not in set(dropped.tolist())]
+        assert file.read().to_pydict() == {"id": [f"d{i}" for i in kept], "exact": [table["_dedup_exact"][i].as_py() for i in kept],
+                                           "length": [table["_dedup_length"][i].as_py() for i in kept],
+                                           "minhash": [table["_dedup_minhash"][i].as_py() for i in kept]}
+    assert written[0] == written[1]

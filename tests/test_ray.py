@@ -33,13 +33,18 @@ def local_ray():
 
 def build(config: Path, engine: str, root: Path, **overrides):
     settings = {"executor.type": engine, "executor.workers": 1, "publish.root": str(root), **overrides}
-    return Build(load_config(config, settings)).run()
+    run = Build(load_config(config, settings))
+    result = run.run()
+    if engine == "ray":  # the dedup decision ran as shuffles on Ray, not on the driver
+        assert run.engine.shuffles > 0
+    return result
 
 
 def outputs(result) -> dict[str, bytes]:
-    """Every Parquet file of the version and its run folder, by path: the bytes that must not differ."""
+    """Every Parquet file of the version and its run folder, and the dedup artifacts, by path: the bytes that must not differ."""
     dataset = result.version_dir.parent
     files = sorted(result.version_dir.glob("data/*.parquet")) + sorted((dataset / "runs" / result.version_dir.name).rglob("*.parquet"))
+    files += sorted(result.version_dir.glob("dedup/*"))  # signatures.parquet and dedup.json: made by the decide on Ray
     return {str(f.relative_to(dataset)): f.read_bytes() for f in files}
 
 
@@ -64,7 +69,7 @@ def test_flagship_sample_and_a_second_version_are_byte_identical(tmp_path):
     local = build(FLAGSHIP, "local", tmp_path / "local", **overrides)
     on_ray = build(FLAGSHIP, "ray", tmp_path / "ray", **overrides)
     assert outputs(local) == outputs(on_ray)
-    assert len(outputs(local)) == 3  # data, rejected, removed lines
+    assert len(outputs(local)) == 5  # data, rejected, removed lines, dedup's signatures.parquet and dedup.json
     assert counts(local.report) == counts(on_ray.report) and add_up(on_ray.report)
     assert on_ray.report["workers"] == 2
 

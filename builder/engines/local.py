@@ -91,6 +91,10 @@ class LocalEngine:
             log.warning("executor.workers is %d but this machine has %d CPUs: using %d workers", workers, cpus, cpus)
         self.workers = max(1, min(workers, cpus))
 
+    def cluster(self) -> None:
+        """No distributed primitives: global stages decide in this process."""
+        return None
+
     def map(self, factory: Callable[[], Callable[[Any], Any]], items: Iterable[Any]) -> Iterator[Any]:
         if self.workers == 1:
             task = factory()

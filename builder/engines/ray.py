@@ -12,12 +12,14 @@ process dies is restarted by Ray and its batch run again; every task is a pure f
 its batch, so the output does not change.
 
 What crosses the network per batch is the batch and what the runner writes (kept rows,
-rejected rows, counters, stage statistics). The global stages' decisions are made on the
-driver, as with the local engine: the driver holds every document's keys while a global stage
-decides (about 600 bytes a document for `dedup` with 512-slot signatures, about 60 bytes a
-counted line for `line_frequency`), and the rows pass through it to be written. Reading on
-the cluster (Ray Data read tasks per unit with `map_batches`) and deciding by shuffles are
-what is left.
+rejected rows, counters, stage statistics). The global stages (`dedup`, `line_frequency`)
+get this engine's `RayCluster` in their `GlobalContext`: generic map/shuffle primitives as
+Ray tasks over blocks of the staged key files, data handed from task to task through the
+object store, so the driver never holds every document's keys (`dedup_cluster.py`,
+`line_frequency_cluster.py` say what they return to it: the dropped rows or the edits). The
+runner keeps its decision list (8 bytes a row, and an object per dropped or edited row), and
+the rows pass through the driver to be written. Reading on the cluster (Ray Data read tasks
+per unit with `map_batches`) is what is left.
 
 Nothing here knows a stage or a language: the runner hands in a picklable task factory.
 """
@@ -51,6 +53,7 @@ class RayEngine:
         self.executor = executor
         self.started_here = False
         self._workers: int | None = None
+        self.shuffles = 0  # shuffles run for global decisions (tests check that the decide ran here)
 
     @property
     def workers(self) -> int:
@@ -108,11 +111,55 @@ class RayEngine:
                 for actor in actors:
                     ray.kill(actor)
 
+    def cluster(self) -> "RayCluster":
+        """Shuffles on this cluster for a global stage's decide (`builder.stages.base.Cluster`)."""
+        return RayCluster(self.ray, self.workers, self)
+
     def close(self) -> None:
         """End the Ray this engine started (a cluster it joined is left running)."""
         if self.started_here and self.ray.is_initialized():
             self.ray.shutdown()
             self.started_here = False
+
+
+class RayCluster:
+    """`builder.stages.base.Cluster` on Ray: each shuffle is a task per input that splits it
+    (`num_returns` = partitions) and a task per partition that reduces its pieces; the
+    pieces and results stay in Ray's object store (spilled to disk when it is full) and are
+    handed from task to task by reference. Only the reducers' small infos, and what a
+    decide asks for by `get`, reach the driver. Tasks are retried when their worker dies."""
+
+    def __init__(self, ray, workers: int, engine: RayEngine):
+        self.ray = ray
+        self.workers = workers
+        self.engine = engine
+        self._route = ray.remote(max_retries=3)(_route_task)
+        self._reduce = ray.remote(max_retries=3, num_returns=2)(_reduce_task)
+
+    def shuffle(self, inputs, route, reduce, partitions: int):
+        route_ref, reduce_ref = self.ray.put(route), self.ray.put(reduce)
+        self.engine.shuffles += 1
+        try:
+            pieces = [self._route.options(num_returns=partitions).remote(route_ref, item) for item in inputs]
+            if partitions == 1:
+                pieces = [[piece] for piece in pieces]
+            results = [self._reduce.remote(reduce_ref, i, *[split[i] for split in pieces]) for i in range(partitions)]
+            data = [result[0] for result in results]
+            return data, self.ray.get([result[1] for result in results])
+        except Exception as err:
+            raise _user_error(err) from None
+
+    def get(self, handles):
+        return self.ray.get(list(handles))
+
+
+def _route_task(route: Callable[[Any], list], item: Any):
+    pieces = route(item)
+    return pieces[0] if len(pieces) == 1 else tuple(pieces)
+
+
+def _reduce_task(reduce: Callable[[int, list], tuple], index: int, *pieces: Any):
+    return reduce(index, list(pieces))
 
 
 def _close(iterator) -> None:

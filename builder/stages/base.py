@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Iterator, Sequence
+from typing import Any, Callable, ClassVar, Iterator, Protocol, Sequence
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -148,6 +148,10 @@ class Keys:
             for group in range(file.num_row_groups):
                 yield file.read_row_group(group, columns=list(names))
 
+    def files(self) -> list[Any] | None:
+        """The Parquet files the keys are in (in order), or None when some part is an in-memory table."""
+        return None if any(isinstance(part, pa.Table) for part in self._parts) else list(self._parts)
+
     def column(self, name: str) -> pa.ChunkedArray:
         chunks = [chunk for table in self.parts([name]) for chunk in table[name].chunks]
         return pa.chunked_array(chunks, type=self.schema.field(name).type)
@@ -161,6 +165,28 @@ class GlobalContext:
     artifacts_dir: Any  # pathlib.Path inside the version being built, for e.g. signatures (create it if used)
     workers: int = 1
     counters: Counter = field(default_factory=Counter)  # `<stage>.<event>` counts for the run report
+    cluster: "Cluster | None" = None  # an engine's distributed primitives, when it has them (the Ray engine)
+
+
+class Cluster(Protocol):
+    """Distributed primitives an engine may offer a global stage's `decide` (`GlobalContext.cluster`).
+
+    A decide that uses them is written as map and shuffle steps over blocks of its key files,
+    so no one process holds every key: data stays on the cluster as opaque handles, and only
+    each task's small `info` (counts, flags) comes back. Functions must be picklable
+    (module-level, or `functools.partial` of one). A stage never knows which engine this is.
+    """
+
+    workers: int  # CPUs the cluster runs tasks on
+
+    def shuffle(self, inputs: Sequence[Any], route: Callable[[Any], list[Any]],
+                reduce: Callable[[int, list[Any]], tuple[Any, Any]], partitions: int) -> tuple[list[Any], list[Any]]:
+        """`route(input)` splits each input (a value or a handle) into `partitions` pieces; then
+        `reduce(i, pieces)` gets piece i of every input, in input order, and returns (data, info).
+        Returns the handles of the data and the infos, one per partition."""
+
+    def get(self, handles: Sequence[Any]) -> list[Any]:
+        """The data behind handles, here (only for what is small: e.g. the rows a decide drops)."""
 
 
 class GlobalStage(Stage):

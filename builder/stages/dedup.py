@@ -4,7 +4,9 @@ Map step (parallel, per batch): each text becomes a comparison key (punctuation 
 whitespace removed), from which come a 128-bit exact hash, the key's length in characters
 and a MinHash signature of its character n-grams (Chinese has no spaces to split words on).
 
-Decide step (once, main process): sees only ids and those keys, never texts. Exact copies
+Decide step (once; sees only ids and those keys, never texts): in the main process, or, when
+the engine offers a cluster (Ray), as shuffles over the key files (`dedup_cluster.py`), which
+give the same decisions from the same steps (`text/minhash_lsh.py`). Exact copies
 keep the first in input order. Near duplicates are found by LSH banding, verified by the
 estimated Jaccard of their signatures and clustered with union-find; in each cluster the
 best document by `keep` is kept and the documents similar to it are dropped, in rounds
@@ -12,42 +14,36 @@ until every member is kept or dropped in favour of a document it is similar to. 
 of earlier published versions come before this run's in that order and are never dropped,
 so a new document that copies one is dropped with `<version>:<id>` of the published one.
 The kept documents' keys, and a summary for the dataset card, go to `artifacts_dir` for the
-versions that come after.
+versions that come after (`dedup_keys.py`).
 
-Memory of the decide step, per document (published ones included): num_perm bytes of
-signature, 16 of exact hash, 4 of length and about six 8-byte row indexes (parents,
-keepers, ...), so about 580 bytes with the defaults, plus about 40 bytes of scratch per
-band while it is read, and this run's ids. Keys are read a column (signatures: a row
-group) at a time, so the signatures are held once.
+Memory of the decide step in one process, per document (published ones included): num_perm
+bytes of signature, 16 of exact hash, 4 of length and about six 8-byte row indexes (parents,
+keepers, ...), so about 580 bytes with the defaults, plus about 40 bytes of scratch per band
+while it is read, and 8 bytes per distinct candidate pair. Keys are read a column
+(signatures: a row group) at a time, so the signatures are held once. On a cluster, see
+`dedup_cluster.py`. Either way `_finish` then holds only arrays of the dropped rows and their
+ids, and writes the artifacts part by part (one row group read and one 100,000-row slice).
 """
 from __future__ import annotations
 
 import hashlib
-import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from pydantic import Field, model_validator
 
 from builder.stages import register
 from builder.stages.base import Batch, Drop, GlobalContext, GlobalStage, Keys, StageParams
+from builder.stages.dedup_keys import EXACT, KEY_SCHEME, LENGTH, MINHASH, PublishedKeys, _fill_fixed_binary, _write_artifacts
 from builder.text.chars import WIDTH_FOLD
 from builder.text.minhash import SCHEME, VALUE_DTYPE, minhash_signatures, to_codepoints
-from builder.text.minhash_lsh import ClusterStats, keepers, near_duplicate_clusters
+from builder.text.minhash_lsh import ClusterStats, agreement, keepers, near_duplicate_clusters
 
-# Bumped whenever comparison_keys or the exact hash changes: exact hashes of earlier versions must match it.
-KEY_SCHEME = "width-fold-no-whitespace-utf32-v1"
-SIGNATURES_FILE = "signatures.parquet"
-ARTIFACT_ROWS_PER_GROUP = 100_000  # 51 MB of 512-slot signatures per slice written
-SUMMARY_FILE = "dedup.json"
 _WHITESPACE = 0xFFFFFFFF  # marks code points the comparison key leaves out
-EXACT, LENGTH, MINHASH = "_dedup_exact", "_dedup_length", "_dedup_minhash"
 
 
 class DedupParams(StageParams):
@@ -159,21 +155,34 @@ class Dedup(GlobalStage):
 
     def decide(self, keys: Keys, context: GlobalContext) -> list[Drop | None]:
         p = self.params
-        previous = _PreviousKeys.load(context.previous_versions, p) if p.cross_version else _PreviousKeys(p.num_perm)
-        n_prev, n = previous.size, keys.num_rows
+        published = PublishedKeys.find(context.previous_versions, p) if p.cross_version else PublishedKeys()
+        files = keys.files()
+        if context.cluster is not None and files and keys.num_rows:  # an engine with a cluster: shuffles over the key files
+            from builder.stages.dedup_cluster import decide_on_cluster
+
+            outcome = decide_on_cluster(context.cluster, files, published, p)
+        else:
+            outcome = self._decide_here(keys, published)
+        return _finish(p, keys, published, outcome, Path(context.artifacts_dir))
+
+    def _decide_here(self, keys: Keys, published: "PublishedKeys") -> "Outcome":
+        """The decision in this process, on every key at once (see the module docstring for its memory)."""
+        p = self.params
+        previous = published.load(p.num_perm, p.near)
+        n_prev, n = published.size, keys.num_rows
         total = n_prev + n
         exact = np.empty((total, 2), dtype=np.uint64)
         exact[:n_prev] = previous.exact
         _fill_fixed_binary(exact[n_prev:], keys.column(EXACT))
         length = np.concatenate([previous.length, keys.column(LENGTH).to_numpy().astype(np.int32)])
-        ids = keys.column("id")
         rows = np.arange(total, dtype=np.int64)
 
         representative = _first_equal_rows(exact) if p.exact else rows.copy()
         is_exact_copy = representative != rows
         # Exact copies point at their first copy; near copies at a kept document they are similar to.
         keeper = representative.copy()
-        stats = None
+        group_of = rows
+        stats = ClusterStats()
         signatures = None
         if p.near:
             signatures = np.empty((total, p.num_perm), dtype=VALUE_DTYPE)
@@ -187,79 +196,69 @@ class Dedup(GlobalStage):
             searchable[:n_prev] &= previous.has_signature
             accept_at = p.threshold + p.margin
             labels, stats = near_duplicate_clusters(signatures, searchable, p.bands, p.rows, accept_at)
-            near_keeper = keepers(labels, signatures, _priority(length, n_prev, p.keep), accept_at, stats)
-            keeper[~is_exact_copy] = near_keeper[~is_exact_copy]
-            groups = near_keeper[representative[n_prev:]]
-        else:
-            groups = representative[n_prev:]
+            group_of = keepers(labels, signatures, priority(length, rows, n_prev, p.keep), accept_at, stats)
+            keeper[~is_exact_copy] = group_of[~is_exact_copy]
 
-        current = slice(n_prev, total)
-        dropped = np.flatnonzero(keeper[current] != rows[current])
-        kept_rows = keeper[current][dropped]
-        reasons = np.where(is_exact_copy[current][dropped], "dedup.exact", "dedup.near")
-        details = previous.describe(kept_rows, ids)
-        if signatures is not None:  # a near copy's detail carries how near: the estimated Jaccard of the pair
-            for i in np.flatnonzero(reasons == "dedup.near").tolist():
-                similarity = float(np.mean(signatures[n_prev + dropped[i]] == signatures[kept_rows[i]]))
-                details[i] = f"{details[i]} (Jaccard ~{similarity:.2f})"
-        out: list[Drop | None] = [None] * n
-        for row, reason, detail in zip(dropped.tolist(), reasons.tolist(), details):
-            out[row] = Drop(reason, detail)
-
-        kept = np.ones(n, dtype=bool)
-        kept[dropped] = False
-        summary = {
-            "params": p.model_dump(),
-            "key_scheme": KEY_SCHEME,
-            "signature_scheme": SCHEME,
-            "documents": n,
-            "kept": int(kept.sum()),
-            "exact_duplicates": int((reasons == "dedup.exact").sum()),
-            "near_duplicates": int((reasons == "dedup.near").sum()),
-            "duplicates_of_previous_versions": int((kept_rows < n_prev).sum()),
-            "previous_versions": previous.versions,
-            "previous_versions_without_keys": previous.missing,
-            "duplicate_group_sizes": {str(k): v for k, v in sorted(_group_size_histogram(groups, n_prev).items())},
-            **asdict(stats or ClusterStats()),
-        }
-        current_signatures = signatures[n_prev:] if signatures is not None else None
-        # Read again rather than held through the decide: 20 bytes a document from disk, once.
-        base = pa.table({"id": ids, "exact": keys.column(EXACT), "length": keys.column(LENGTH)})
-        _write_artifacts(Path(context.artifacts_dir), base, current_signatures, np.flatnonzero(kept), summary)
-        return out
+        dropped = np.flatnonzero(keeper[n_prev:] != rows[n_prev:])
+        kept_rows = keeper[n_prev + dropped]
+        exact_copy = is_exact_copy[n_prev + dropped]
+        similarity = np.zeros(dropped.size)
+        if signatures is not None:  # a near copy's detail carries how near: the share of equal slots of the pair
+            near = np.flatnonzero(~exact_copy)
+            similarity[near] = agreement(signatures, n_prev + dropped[near], signatures, kept_rows[near])
+        return Outcome(dropped, kept_rows, exact_copy, similarity, group_of[representative[n_prev + dropped]], stats)
 
 
-def _write_artifacts(directory: Path, keys: pa.Table, signatures: np.ndarray | None, kept: np.ndarray, summary: dict) -> None:
-    """Keys (id, exact, length) of the kept documents, for later versions; signatures go in slices, never copied whole."""
-    directory.mkdir(parents=True, exist_ok=True)
-    base = keys.take(pa.array(kept, type=pa.int64()))
-    schema = base.schema
-    if signatures is not None:
-        width = signatures.dtype.itemsize * signatures.shape[1]
-        schema = schema.append(pa.field("minhash", pa.binary(width)))
-    with pq.ParquetWriter(directory / SIGNATURES_FILE, schema) as writer:
-        for start in range(0, max(len(kept), 1), ARTIFACT_ROWS_PER_GROUP):
-            part = base.slice(start, ARTIFACT_ROWS_PER_GROUP)
-            if signatures is not None:
-                block = np.ascontiguousarray(signatures[kept[start : start + ARTIFACT_ROWS_PER_GROUP]])
-                minhash = pa.FixedSizeBinaryArray.from_buffers(schema.field("minhash").type, len(block), [None, pa.py_buffer(block)])
-                part = part.append_column(schema.field("minhash"), minhash)
-            writer.write_table(part)
-    (directory / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+@dataclass
+class Outcome:
+    """A dedup decision, whichever engine made it: this run's dropped rows only.
+
+    Rows are numbered with the published documents first (`PublishedKeys`), then this run's.
+    """
+
+    dropped: np.ndarray  # positions among this run's rows, increasing
+    kept_rows: np.ndarray  # the row each is dropped in favour of (exact copies: the first copy)
+    exact: np.ndarray  # True for an exact copy, False for a near one
+    similarity: np.ndarray  # near copies: share of equal signature slots with kept_rows
+    groups: np.ndarray  # the kept document of each one's duplicate group (an exact copy's first copy may be a near copy)
+    stats: ClusterStats
 
 
-def _fill_fixed_binary(out: np.ndarray, column: pa.ChunkedArray) -> None:
-    """Copy a fixed-size binary column into the rows of `out`, chunk by chunk, no Python objects."""
-    width = out.dtype.itemsize * (out.shape[1] if out.ndim > 1 else 1)
-    start = 0
-    for chunk in column.chunks:
-        if not pa.types.is_fixed_size_binary(chunk.type):
-            chunk = chunk.cast(pa.binary(width))
-        if chunk.null_count:
-            raise ValueError(f"dedup key column has {chunk.null_count} nulls")
-        data = np.frombuffer(chunk.buffers()[1], dtype=np.uint8, count=len(chunk) * width, offset=chunk.offset * width)
-        out[start : start + len(chunk)] = data.view(out.dtype).reshape((len(chunk), *out.shape[1:]))
-        start += len(chunk)
+def _finish(p: DedupParams, keys: Keys, published: "PublishedKeys", outcome: Outcome, artifacts_dir: Path) -> list[Drop | None]:
+    """Decisions, the summary and the artifacts from an outcome: one place for both engines' decides.
+
+    Reads this run's ids (and the published ones) only at the rows it names, and the keys
+    again for the artifacts, part by part: it holds a few arrays of the dropped rows.
+    """
+    n, n_prev = keys.num_rows, published.size
+    dropped, kept_rows = outcome.dropped, outcome.kept_rows
+    reasons = np.where(outcome.exact, "dedup.exact", "dedup.near")
+    details = published.describe(kept_rows, keys)
+    if p.near:
+        for i in np.flatnonzero(~outcome.exact).tolist():
+            details[i] = f"{details[i]} (Jaccard ~{float(outcome.similarity[i]):.2f})"
+    out: list[Drop | None] = [None] * n
+    for row, reason, detail in zip(dropped.tolist(), reasons.tolist(), details):
+        out[row] = Drop(reason, detail)
+
+    _, members = np.unique(outcome.groups, return_counts=True)  # a group: its kept document and the copies dropped for it
+    sizes, count = np.unique(members + 1, return_counts=True)
+    summary = {
+        "params": p.model_dump(),
+        "key_scheme": KEY_SCHEME,
+        "signature_scheme": SCHEME,
+        "documents": n,
+        "kept": n - int(dropped.size),
+        "exact_duplicates": int(outcome.exact.sum()),
+        "near_duplicates": int((~outcome.exact).sum()),
+        "duplicates_of_previous_versions": int((kept_rows < n_prev).sum()),
+        "previous_versions": published.versions,
+        "previous_versions_without_keys": published.missing,
+        "duplicate_group_sizes": {str(k): v for k, v in zip(sizes.tolist(), count.tolist())},
+        **asdict(outcome.stats),
+    }
+    _write_artifacts(artifacts_dir, keys, p.near, dropped, summary)
+    return out
 
 
 def _first_equal_rows(exact: np.ndarray) -> np.ndarray:
@@ -274,102 +273,11 @@ def _first_equal_rows(exact: np.ndarray) -> np.ndarray:
     return representative
 
 
-def _priority(length: np.ndarray, n_prev: int, keep: str) -> np.ndarray:
-    """Rank of each row for being kept: published rows first, then by the `keep` policy."""
-    rows = np.arange(len(length))
+def priority(length: np.ndarray, rows: np.ndarray, n_prev: int, keep: str) -> np.ndarray:
+    """Rank of each of `rows` (any set, e.g. some whole clusters) for being kept: published rows first, then by `keep`."""
     if keep == "first":
         return rows
     order = np.lexsort((rows, -length.astype(np.int64), rows >= n_prev))
-    rank = np.empty_like(rows)
-    rank[order] = rows
+    rank = np.empty(rows.size, dtype=np.int64)
+    rank[order] = np.arange(rows.size)
     return rank
-
-
-def _group_size_histogram(labels: np.ndarray, n_prev: int) -> dict[int, int]:
-    """{documents in a group: number of groups}, for groups of two or more.
-
-    A group is one kept document (of this run or published) and this run's exact and near
-    copies dropped in its favour; `labels` holds the group of each row of this run.
-    """
-    label, sizes = np.unique(labels, return_counts=True)
-    sizes += label < n_prev
-    size, count = np.unique(sizes[sizes > 1], return_counts=True)
-    return dict(zip(size.tolist(), count.tolist()))
-
-
-class _PreviousKeys:
-    """The kept documents' keys of earlier published versions, oldest first."""
-
-    def __init__(self, num_perm: int):
-        self.versions: list[str] = []
-        self.missing: list[str] = []
-        self.ids = pa.chunked_array([], pa.string())
-        self.version_index = np.empty(0, dtype=np.int32)
-        self.exact = np.empty((0, 2), dtype=np.uint64)
-        self.length = np.empty(0, dtype=np.int32)
-        self.signatures = np.empty((0, num_perm), dtype=VALUE_DTYPE)
-        self.has_signature = np.empty(0, dtype=bool)
-
-    @property
-    def size(self) -> int:
-        return len(self.length)
-
-    @classmethod
-    def load(cls, version_dirs: list, params: DedupParams) -> "_PreviousKeys":
-        found = cls(params.num_perm)
-        ids, version_index, exact, length, signatures, has_signature = [], [], [], [], [], []
-        for version_dir in map(Path, version_dirs):
-            keys_file = version_dir / "dedup" / SIGNATURES_FILE
-            if not keys_file.exists():
-                found.missing.append(version_dir.name)
-                continue
-            summary = json.loads((version_dir / "dedup" / SUMMARY_FILE).read_text())
-            _check_compatible(version_dir.name, summary, params)
-            table = pq.read_table(keys_file)
-            rows = table.num_rows
-            ids.append(table["id"])
-            version_index.append(np.full(rows, len(found.versions), dtype=np.int32))
-            found.versions.append(version_dir.name)
-            exact.append(np.empty((rows, 2), dtype=np.uint64))
-            _fill_fixed_binary(exact[-1], table["exact"])
-            length.append(table["length"].to_numpy().astype(np.int32))
-            signatures.append(np.zeros((rows, params.num_perm), dtype=VALUE_DTYPE))
-            has_signature.append(np.full(rows, "minhash" in table.column_names))
-            if has_signature[-1].any():
-                _fill_fixed_binary(signatures[-1], table["minhash"])
-        if found.versions:
-            found.ids = pa.chunked_array([chunk for column in ids for chunk in column.chunks], pa.string())
-            found.version_index = np.concatenate(version_index)
-            found.exact = np.concatenate(exact)
-            found.length = np.concatenate(length)
-            found.signatures = np.concatenate(signatures)
-            found.has_signature = np.concatenate(has_signature)
-        return found
-
-    def describe(self, kept_rows: np.ndarray, current_ids: pa.ChunkedArray) -> list[str]:
-        """The kept document of each row: its id, or `<version>:<id>` when it is published."""
-        published = kept_rows < self.size
-        details = pc.take(current_ids, pa.array(np.where(published, 0, kept_rows - self.size))).to_pylist()
-        for i in np.flatnonzero(published).tolist():
-            row = int(kept_rows[i])
-            details[i] = f"{self.versions[self.version_index[row]]}:{self.ids[row].as_py()}"
-        return details
-
-
-def _check_compatible(version: str, summary: dict, params: DedupParams) -> None:
-    """Keys of another version are comparable only if made the same way."""
-    theirs = summary["params"]
-    mismatched = [
-        f"{name}: {theirs.get(name)} there, {getattr(params, name)} here"
-        for name in ("ngram", "num_perm")
-        if theirs.get("near", True) and theirs.get(name) != getattr(params, name)
-    ]
-    if summary.get("key_scheme") != KEY_SCHEME:
-        mismatched.append(f"key scheme: {summary.get('key_scheme')} there, {KEY_SCHEME} here")
-    if theirs.get("near", True) and summary.get("signature_scheme") != SCHEME:
-        mismatched.append(f"signature scheme: {summary.get('signature_scheme')} there, {SCHEME} here")
-    if mismatched:
-        raise ValueError(
-            f"dedup keys of published version {version} were made differently ({'; '.join(mismatched)}); "
-            "use the same dedup params or set cross_version: false"
-        )

@@ -11,7 +11,7 @@ lines whose form is shorter than `min_line_chars` are not counted and never remo
 map emits, per document, one 20-byte record per counted line (key, line index, characters,
 form length), the document's length and its site (the host of `url`, without `www.`).
 
-Decide step (once, main process; keys only, never texts):
+Decide step (once; keys only, never texts; in the main process, or as shuffles on a cluster):
 1. Copies count once: each document's fingerprint is the sum of its lines' keys mixed, so
    exact copies of a page (dedup's job, later) do not make their own lines "repeated".
 2. Corpus rule: a key on >= `min_corpus_docs` distinct fingerprints is chrome.
@@ -25,13 +25,13 @@ Decide step (once, main process; keys only, never texts):
 The decision for a document is an `Edit` naming the line indices to remove; the runner
 applies it while streaming the rows on.
 
-As a shuffle (a distributed engine): the map's records are exploded to rows (key, site,
-fingerprint, doc, line); rule 2 is `groupby(key).nunique(fingerprint)` and
-`groupby(key, site).nunique(fingerprint)` joined with `groupby(site).nunique(fingerprint)`,
-giving a small set of chrome (key, site) pairs (a prose-length key's first copy is
-`groupby(key).min(doc)`); joining the rows with it and `groupby(doc)` gives each
-document's chrome lines and characters for rule 3. The fingerprints are one
-`groupby(doc).sum(mixed key)` before that.
+As shuffles (an engine with a cluster, `line_frequency_cluster.py`): copies are a groupby on
+the fingerprint (and on fingerprint x site), the site sizes a count by site joined back to
+the blocks, rule 2 a groupby on the key and one on (key, site), and rule 3 per block. Each
+rule is one function (`site_rule`, `corpus_rule`, `document_edits`) both decides call. A
+group's length class and site size are taken over the whole group (they agree for one key),
+never from whichever line a sort puts first, so a shuffle's order cannot change the answer;
+sites are mixed into group keys by a hash of their name, the same in any block.
 
 Memory of the decide step, per counted line: the 20-byte record, 4 bytes of document
 index, 1 of length class and 1 of decision, plus while a rule runs its 8-byte sort order
@@ -42,6 +42,7 @@ walking the sorted lines in slices of whole groups. The lines column read from t
 """
 from __future__ import annotations
 
+import hashlib
 from typing import Iterator
 from urllib.parse import urlsplit
 
@@ -154,77 +155,110 @@ class LineFrequency(GlobalStage):
 
     def decide(self, keys: Keys, context: GlobalContext) -> list[Edit | None]:
         p = self.params
-        n = keys.num_rows
-        records, doc = _records(keys.column(LINES))
-        doc_chars = keys.column(CHARS).to_numpy().astype(np.int64)
-        site = _site_ids(keys.column(SITE))
-        chrome = chrome_lines(records, doc, site, n, p)
+        files = keys.files()
+        if context.cluster is not None and files and keys.num_rows:  # an engine with a cluster: shuffles over the key files
+            from builder.stages.line_frequency_cluster import decide_on_cluster
 
-        removed = np.bincount(doc[chrome], weights=records["chars"][chrome].astype(np.float64) + 1, minlength=n)
-        touched = np.bincount(doc[chrome], minlength=n) > 0
-        guarded = touched & (removed > p.max_removed_share * (doc_chars + 1))  # each line counted with its "\n"
-        context.counters["line_frequency.documents_guarded"] += int(guarded.sum())
-        context.counters["line_frequency.lines_guarded"] += int(chrome[guarded[doc]].sum())
-        chrome &= ~guarded[doc]
-
-        out: list[Edit | None] = [None] * n
-        rows = np.flatnonzero(chrome)
-        if len(rows):
-            line_doc = doc[rows]
-            line_index = records["index"][rows]
-            starts = np.flatnonzero(np.concatenate([[True], line_doc[1:] != line_doc[:-1]]))
-            for start, end in zip(starts.tolist(), [*starts[1:].tolist(), len(rows)]):
-                d = int(line_doc[start])
-                out[d] = Edit(line_index[start:end].tolist(), f"{end - start} lines repeated across documents")
+            edits = decide_on_cluster(context.cluster, files, p, context.counters)
+        else:
+            n = keys.num_rows
+            records, doc = _records(keys.column(LINES))
+            doc_chars = keys.column(CHARS).to_numpy().astype(np.int64)
+            site, site_hash = site_ids(keys.column(SITE))
+            chrome = chrome_lines(records, doc, site, site_hash, n, p)
+            edits = document_edits(records, doc, doc_chars, chrome, p, context.counters)
+        out: list[Edit | None] = [None] * keys.num_rows
+        for d, lines in edits:
+            out[d] = Edit(lines, f"{len(lines)} lines repeated across documents")
         return out
 
 
-def chrome_lines(records: np.ndarray, doc: np.ndarray, site: np.ndarray, n_docs: int, p: LineFrequencyParams) -> np.ndarray:
+def document_edits(records: np.ndarray, doc: np.ndarray, doc_chars: np.ndarray, chrome: np.ndarray,
+                   p: LineFrequencyParams, counters) -> list[tuple[int, list[int]]]:
+    """(document, line indices to remove) of each document that loses lines, after the copy guard.
+
+    `doc` indexes `doc_chars` (a whole run's documents, or one block's, `doc` then counted from the block's first).
+    """
+    n = len(doc_chars)
+    removed = np.bincount(doc[chrome], weights=records["chars"][chrome].astype(np.float64) + 1, minlength=n)
+    touched = np.bincount(doc[chrome], minlength=n) > 0
+    guarded = touched & (removed > p.max_removed_share * (doc_chars + 1))  # each line counted with its "\n"
+    counters["line_frequency.documents_guarded"] += int(guarded.sum())
+    counters["line_frequency.lines_guarded"] += int(chrome[guarded[doc]].sum())
+    chrome = chrome & ~guarded[doc]
+    rows = np.flatnonzero(chrome)
+    if not len(rows):
+        return []
+    line_doc = doc[rows]
+    line_index = records["index"][rows]
+    starts = np.flatnonzero(np.concatenate([[True], line_doc[1:] != line_doc[:-1]]))
+    return [(int(line_doc[start]), line_index[start:end].tolist()) for start, end in zip(starts.tolist(), [*starts[1:].tolist(), len(rows)])]
+
+
+def chrome_lines(records: np.ndarray, doc: np.ndarray, site: np.ndarray, site_hash: np.ndarray, n_docs: int,
+                 p: LineFrequencyParams) -> np.ndarray:
     """Which counted lines are chrome under the corpus and site rules (before the copy guard).
 
     `records` (RECORD) and `doc` have one entry per counted line, in document order; `site`
-    one per document (-1: no site). Each rule sorts the lines by its group key (the line's
-    key, or key and site) once and walks the sorted order in slices of whole groups, so its
-    scratch memory is bounded by the slice, not by the number of groups. A line counts one
-    for its group when it is the first with its key in its document and that document is the
-    first of its copies, so no order inside a group is needed.
+    (-1: no site) and `site_hash` (`site_ids`) one per document. Each rule sorts the lines by
+    its group key (the line's key, or key and site) once and walks the sorted order in slices
+    of whole groups, so its scratch memory is bounded by the slice, not by the number of
+    groups. A line counts one for its group when it is the first with its key in its document
+    and that document is the first of its copies, so no order inside a group is needed.
     """
     hashes = records["hash"]
-    chrome = np.zeros(len(records), dtype=bool)
     if not len(records):
-        return chrome
-    fingerprint = _fingerprints(hashes, doc, n_docs)
+        return np.zeros(0, dtype=bool)
+    fingerprint = fingerprints(hashes, doc, n_docs)
     long_line = records["key_chars"] >= p.long_line_chars
     first_in_doc = records["first"].view(bool)
 
+    chrome = np.zeros(len(records), dtype=bool)
     if (site >= 0).any():
-        # Lines of documents without a site get a group key of their own and never count.
-        site_mix = mix64(np.arange(int(site.max()) + 2, dtype=np.uint64))  # [0]: no site
-        canonical = _first_of_copies(fingerprint ^ site_mix[site + 1]) & (site >= 0)  # copies on one site count once there
-        site_docs = np.bincount(site[canonical], minlength=len(site_mix) - 1)
-        group_key = site_mix[site + 1][doc]
-        group_key ^= hashes
-        for rows, first in _sorted_groups(group_key):
-            counts = np.add.reduceat(first_in_doc[rows] & canonical[doc[rows]], first, dtype=np.int64)
-            heads = rows[first]
-            need = np.maximum(p.min_site_docs, p.min_site_share * site_docs[site[doc[heads]]])
-            need = np.where(long_line[heads], need * p.long_line_factor, need)
-            chrome[rows] = np.repeat(counts >= need, np.diff(np.append(first, len(rows))))
+        canonical = first_of_copies(fingerprint ^ site_hash) & (site >= 0)  # copies on one site count once there
+        site_docs = np.bincount(site[canonical], minlength=int(site.max()) + 1)
+        group_key = site_hash[doc] ^ hashes
+        doc_site_docs = np.where(site >= 0, site_docs[site], 0)  # distinct documents of each one's site
+        chrome = site_rule(group_key, first_in_doc & canonical[doc], doc_site_docs, long_line, p, doc)
         del group_key
+    corpus, keeps = corpus_rule(hashes, first_in_doc & first_of_copies(fingerprint)[doc], long_line, doc, p)
+    return (chrome | corpus) & ~keeps
 
-    canonical = _first_of_copies(fingerprint)
+
+def site_rule(group_key: np.ndarray, counted: np.ndarray, site_docs: np.ndarray, long_line: np.ndarray,
+              p: LineFrequencyParams, doc: np.ndarray | None = None) -> np.ndarray:
+    """Chrome by the site rule: lines grouped by (key, site) as `group_key`; `counted` lines count one for
+    their group, which must reach `site_docs` (the distinct documents of the line's site; per document of
+    `doc` when given, else per line) times the share."""
+    chrome = np.zeros(len(group_key), dtype=bool)
+    for rows, first in _sorted_groups(group_key):
+        counts = np.add.reduceat(counted[rows], first, dtype=np.int64)
+        line_site_docs = site_docs[rows] if doc is None else site_docs[doc[rows]]
+        # A group's lines share their site and length class (one key); taken over the group, not from
+        # whichever line sorts first, so that no order (of a sort, of a shuffle) can change the answer.
+        need = np.maximum(p.min_site_docs, p.min_site_share * np.maximum.reduceat(line_site_docs, first))
+        need = np.where(np.maximum.reduceat(long_line[rows], first), need * p.long_line_factor, need)
+        chrome[rows] = np.repeat(counts >= need, np.diff(np.append(first, len(rows))))
+    return chrome
+
+
+def corpus_rule(hashes: np.ndarray, counted: np.ndarray, long_line: np.ndarray, doc: np.ndarray,
+                p: LineFrequencyParams) -> tuple[np.ndarray, np.ndarray]:
+    """Chrome by the corpus rule (lines grouped by key), and the lines that stay whatever the rules say:
+    a prose-length line's lines in the first document (in input order) holding it."""
+    chrome = np.zeros(len(hashes), dtype=bool)
+    keep = np.zeros(len(hashes), dtype=bool)
     for rows, first in _sorted_groups(hashes):
-        counts = np.add.reduceat(first_in_doc[rows] & canonical[doc[rows]], first, dtype=np.int64)
+        counts = np.add.reduceat(counted[rows], first, dtype=np.int64)
         sizes = np.diff(np.append(first, len(rows)))
-        need = np.where(long_line[rows[first]], p.min_corpus_docs * p.long_line_factor, p.min_corpus_docs)
-        chrome[rows] |= np.repeat(counts >= need, sizes)
+        need = np.where(np.maximum.reduceat(long_line[rows], first), p.min_corpus_docs * p.long_line_factor, p.min_corpus_docs)
+        chrome[rows] = np.repeat(counts >= need, sizes)
         # A prose-length line keeps its first copy (in input order): a paragraph that many pages
         # quote or syndicate is text worth having once; only its repeats are removed. Chrome is
         # short, and goes everywhere.
         holder = doc[rows]
-        keeps = rows[(holder == np.repeat(np.minimum.reduceat(holder, first), sizes)) & long_line[rows]]
-        chrome[keeps] = False
-    return chrome
+        keep[rows[(holder == np.repeat(np.minimum.reduceat(holder, first), sizes)) & long_line[rows]]] = True
+    return chrome, keep
 
 
 def _sorted_groups(group_key: np.ndarray, slice_lines: int = 1 << 20) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -258,13 +292,13 @@ def _first_in_document(hashes: np.ndarray, doc: np.ndarray) -> np.ndarray:
     return first
 
 
-def _fingerprints(hashes: np.ndarray, doc: np.ndarray, n_docs: int) -> np.ndarray:
+def fingerprints(hashes: np.ndarray, doc: np.ndarray, n_docs: int, first_doc: int = 0) -> np.ndarray:
     """A 64-bit fingerprint per document: the wrapping sum of its counted lines' keys, mixed.
 
     Exact copies (and pages differing only in whitespace, numbers or uncounted lines) share
-    it. A document with no counted line gets one of its own.
+    it. A document with no counted line gets one of its own (its number, from `first_doc` for a block).
     """
-    fingerprint = np.arange(n_docs, dtype=np.uint64) | np.uint64(1 << 63)
+    fingerprint = np.arange(first_doc, first_doc + n_docs, dtype=np.uint64) | np.uint64(1 << 63)
     present = np.flatnonzero(np.bincount(doc, minlength=n_docs))
     if len(present):
         with np.errstate(over="ignore"):
@@ -272,7 +306,7 @@ def _fingerprints(hashes: np.ndarray, doc: np.ndarray, n_docs: int) -> np.ndarra
     return fingerprint
 
 
-def _first_of_copies(fingerprint: np.ndarray) -> np.ndarray:
+def first_of_copies(fingerprint: np.ndarray) -> np.ndarray:
     """True for each document that is the first (in input order) with its fingerprint."""
     _, first = np.unique(fingerprint, return_index=True)
     canonical = np.zeros(len(fingerprint), dtype=bool)
@@ -300,9 +334,24 @@ def _records(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     return records, np.repeat(np.arange(len(per_doc), dtype=np.int32), per_doc)
 
 
-def _site_ids(column: pa.ChunkedArray) -> np.ndarray:
-    """A small integer per distinct site (first-seen order), -1 for documents without one."""
-    encoded = pc.dictionary_encode(column.combine_chunks()) if len(column) else None
-    if encoded is None:
-        return np.empty(0, dtype=np.int32)
-    return encoded.indices.fill_null(-1).to_numpy().astype(np.int32)
+def site_ids(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """Per document, a small integer per distinct site (first-seen order; -1 for none) and the site's hash.
+
+    The hash mixes the site into its lines' group keys: made from the name (`site_hash`), not
+    the number, so that a block of the documents alone gives every site the same one.
+    """
+    if not len(column):
+        return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.uint64)
+    encoded = pc.dictionary_encode(column.combine_chunks())
+    ids = encoded.indices.fill_null(-1).to_numpy().astype(np.int32)
+    hashes = np.append(site_hash(encoded.dictionary.to_pylist()), _NO_SITE)
+    return ids, hashes[ids]
+
+
+_NO_SITE = np.uint64(0)
+
+
+def site_hash(sites: list[str]) -> np.ndarray:
+    """A well-mixed 64-bit hash of each site's name (never 0, which documents without a site get)."""
+    raw = np.array([int.from_bytes(hashlib.blake2b(s.encode("utf-8"), digest_size=8).digest(), "little") for s in sites], dtype=np.uint64)
+    return np.maximum(mix64(raw), np.uint64(1))
