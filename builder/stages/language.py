@@ -15,6 +15,7 @@ Chinese tutorial that is half shell script is Chinese.
 from __future__ import annotations
 
 import functools
+import gc
 from collections import Counter
 from typing import Literal
 
@@ -70,10 +71,21 @@ class LanguageParams(StageParams):
 
 @functools.cache
 def _detector_factory(seed: int) -> DetectorFactory:
-    """One langdetect factory per process and seed: loading the profiles takes 0.2-1 s."""
-    factory = DetectorFactory()
-    factory.load_profile(PROFILES_DIRECTORY)
-    factory.set_seed(seed)
+    """One langdetect factory per process and seed: loading the profiles takes 0.2-1 s.
+
+    The profiles are about 170,000 small lists that live as long as the process. Loaded with the
+    cyclic garbage collector paused and then frozen (`gc.freeze`), they are not walked by every
+    later full collection: 0.1 s a collection, 0.15-0.3 s of a 20 MB build on one worker."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        factory = DetectorFactory()
+        factory.load_profile(PROFILES_DIRECTORY)
+        factory.set_seed(seed)
+    finally:
+        if enabled:
+            gc.enable()
+    gc.freeze()
     return factory
 
 
