@@ -4,8 +4,10 @@
     python benchmarks/bench_runner.py ../shared/bench/zh-bench-20mb.jsonl.gz --stages   # read → write only
 
 MB/s counts UTF-8 bytes of input text. Per-stage MB/s is input MB over that stage's time,
-i.e. the rate the whole build would have if that stage were the only work. `cpu` is the CPU time of
-the build (this process and its finished workers): on a shared machine it moves less than wall time.
+i.e. the rate the whole build would have if that stage were the only work. With one worker, `cpu`
+is the CPU time of the whole build (the stages run in this process): on a shared machine it moves less
+than wall time. With more, it is this process's share only (reading, writing, deciding, publishing):
+the workers are children of a fork server, whose time is not counted until it exits.
 """
 from __future__ import annotations
 
@@ -48,7 +50,7 @@ def repeated_input(path: Path, times: int) -> Path:
 
 
 def cpu_seconds() -> float:
-    """User + system CPU of this process and of its children that have ended (the workers of a pool)."""
+    """User + system CPU of this process and of its children that have ended."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
@@ -84,7 +86,7 @@ def main() -> None:
     for stage in result.report["stages"]:
         s = stage["seconds"]
         print(f"{stage['type']:<14}{s:>9.2f}{(docs / s if s else 0):>10,.0f}{(mb / s if s else 0):>9.1f}")
-    print(f"{'end to end':<14}{seconds:>9.2f}{docs / seconds:>10,.0f}{mb / seconds:>9.1f}   cpu {cpu:.2f}s ({mb / cpu:.1f} MB/s of CPU)")
+    print(f"{'end to end':<14}{seconds:>9.2f}{docs / seconds:>10,.0f}{mb / seconds:>9.1f}   cpu {cpu:.2f}s{' (this process only)' if args.workers > 1 else f' ({mb / cpu:.1f} MB/s of CPU)'}")
     print(f"kept {result.report['kept']['documents']:,} of {docs:,} documents; peak RSS {peak:,.0f} MB")
 
 
