@@ -22,13 +22,13 @@ from typing import Literal
 import numpy as np
 import pyarrow as pa
 from langdetect import DetectorFactory, LangDetectException
-from langdetect.detector_factory import PROFILES_DIRECTORY
 from pydantic import Field
 
 from builder.stages import register
 from builder.stages.base import Batch, Stage, StageParams
 from builder.stages.quality.code import code_lines_of
 from builder.text import script as scripts
+from builder.text.langdetect_profiles import load_factory
 from builder.text.script import script_counts, script_evidence, script_from_evidence
 
 # A word of an alphabetic language carries about as much as a Chinese word, which is one to
@@ -71,20 +71,11 @@ class LanguageParams(StageParams):
 
 @functools.cache
 def _detector_factory(seed: int) -> DetectorFactory:
-    """One langdetect factory per process and seed: loading the profiles takes 0.2-1 s.
+    """One langdetect factory per process and seed, its profiles read lazily (`builder.text.langdetect_profiles`).
 
-    The profiles are about 170,000 small lists that live as long as the process. Loaded with the
-    cyclic garbage collector paused and then frozen (`gc.freeze`), they are not walked by every
-    later full collection: 0.1 s a collection, 0.15-0.3 s of a 20 MB build on one worker."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        factory = DetectorFactory()
-        factory.load_profile(PROFILES_DIRECTORY)
-        factory.set_seed(seed)
-    finally:
-        if enabled:
-            gc.enable()
+    What the process holds by now (modules, tables, the profiles' 87,000-word dict) lives as long as it
+    does: `gc.freeze` keeps every later full collection from walking it again (0.1 s a collection before)."""
+    factory = load_factory(seed)
     gc.freeze()
     return factory
 
