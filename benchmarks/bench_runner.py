@@ -4,7 +4,10 @@
     python benchmarks/bench_runner.py ../shared/bench/zh-bench-20mb.jsonl.gz --stages   # read → write only
 
 MB/s counts UTF-8 bytes of input text. Per-stage MB/s is input MB over that stage's time,
-i.e. the rate the whole build would have if that stage were the only work.
+i.e. the rate the whole build would have if that stage were the only work. With one worker, `cpu`
+is the CPU time of the whole build (the stages run in this process): on a shared machine it moves less
+than wall time. With more, it is this process's share only (reading, writing, deciding, publishing):
+the workers are children of a fork server, whose time is not counted until it exits.
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import argparse
 import gzip
 import importlib
 import json
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -45,6 +49,12 @@ def repeated_input(path: Path, times: int) -> Path:
     return target
 
 
+def cpu_seconds() -> float:
+    """User + system CPU of this process and of its children that have ended."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("input", type=Path)
@@ -66,9 +76,9 @@ def main() -> None:
         config = load_config(args.config, {"input.paths": [str(args.input)], "publish.root": out, "executor.workers": args.workers})
         if args.stages is not None:
             config = config.model_copy(update={"stages": [s for s in config.stages if s.type in args.stages]})
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), cpu_seconds()
         result = Build(config).run()
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu_started
     mb = text_bytes / 1e6
     peak = max(peak_rss_mb(), peak_rss_mb(children=True))
     print(f"input: {args.input.name}: {docs:,} docs, {mb:.1f} MB of text; workers={args.workers}")
@@ -76,7 +86,7 @@ def main() -> None:
     for stage in result.report["stages"]:
         s = stage["seconds"]
         print(f"{stage['type']:<14}{s:>9.2f}{(docs / s if s else 0):>10,.0f}{(mb / s if s else 0):>9.1f}")
-    print(f"{'end to end':<14}{seconds:>9.2f}{docs / seconds:>10,.0f}{mb / seconds:>9.1f}")
+    print(f"{'end to end':<14}{seconds:>9.2f}{docs / seconds:>10,.0f}{mb / seconds:>9.1f}   cpu {cpu:.2f}s{' (this process only)' if args.workers > 1 else f' ({mb / cpu:.1f} MB/s of CPU)'}")
     print(f"kept {result.report['kept']['documents']:,} of {docs:,} documents; peak RSS {peak:,.0f} MB")
 
 

@@ -78,6 +78,15 @@ _LETTER_RE = re.compile(r"[^\W\d_]")
 _TABLE_END = 0x323B0  # past the last CJK extension block; higher code points are not letters we count
 
 
+def mark_matches(table: np.ndarray, char_class: re.Pattern, text: str, value: int) -> None:
+    """`table[i] = value` at every position of `text` that `char_class` (one character, e.g. `[a-z]`) matches.
+
+    Matched as runs (`[a-z]+`), which cover the same positions as one match per character: the
+    tables over every code point take a few thousand matches instead of 130,000 (0.05 s a table a process)."""
+    for match in re.compile(f"(?:{char_class.pattern})+", char_class.flags).finditer(text):
+        table[match.start() : match.end()] = value
+
+
 @lru_cache(maxsize=1)
 def script_class_table() -> np.ndarray:
     """Code point -> script class, built from the classes in `chars` and the sets above, on first use.
@@ -88,9 +97,9 @@ def script_class_table() -> np.ndarray:
     """
     every_char = "".join(map(chr, range(_TABLE_END)))
     table = np.full(_TABLE_END + 1, NON_LETTER, dtype=np.uint8)
-    table[[m.start() for m in _LETTER_RE.finditer(every_char)]] = OTHER_LETTER
+    mark_matches(table, _LETTER_RE, every_char, OTHER_LETTER)
     for pattern, script_class in ((LATIN_LETTER_RE, LATIN), (HANGUL_RE, HANGUL), (KANA_RE, KANA), (HAN_RE, HAN_SHARED)):
-        table[[m.start() for m in pattern.finditer(every_char)]] = script_class
+        mark_matches(table, pattern, every_char, script_class)
     for chars, script_class in zip(_sets(), (HAN_SIMPLIFIED, HAN_TRADITIONAL, HAN_JAPANESE)):
         table[sorted(ord(c) for c in chars if len(c) == 1 and ord(c) < _TABLE_END)] = script_class
     return table

@@ -19,7 +19,7 @@ from functools import lru_cache
 import numpy as np
 
 from builder.text.chars import CJK_END_PUNCTUATION, HAN_RE, WESTERN_END_PUNCTUATION, WIDTH_FOLD
-from builder.text.script import t2s_characters
+from builder.text.script import mark_matches, t2s_characters
 
 
 HAN, LETTER, DIGIT, PUNCT, SYMBOL, SPACE, NEWLINE = range(7)
@@ -62,7 +62,7 @@ def char_class_table() -> np.ndarray:
     # Han ranges end at U+323AF (chars.HAN_RANGES): scanning the code points below ASSIGNED_END
     # finds every one, without building a string of all 1.1M code points (0.4 s a process).
     below_end = "".join(map(chr, range(ASSIGNED_END)))
-    table[[m.start() for m in HAN_RE.finditer(below_end)]] = HAN
+    mark_matches(table, HAN_RE, below_end, HAN)
     table[[ord(c) for c in "\t\r\x0b\x0c"]] = SPACE
     table[ord("\n")] = NEWLINE
     return table
