@@ -21,7 +21,8 @@ for the rules alone and rules + model. A final model on everything is written to
     PYTHONPATH=$PWD /work/venv/bin/python benchmarks/train_line_model.py ../shared/realweb \\
         --extra-labels benchmarks/labels --out /tmp/line-model
 
-Needs the `train` extra (scikit-learn). Training data never enters the repository.
+Needs the `train` extra (scikit-learn). Page text never enters the repository; labels made here do, as ids
+and line numbers (benchmarks/labels/).
 """
 from __future__ import annotations
 

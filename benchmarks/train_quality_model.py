@@ -17,10 +17,11 @@ threshold at which rules + model keep `--keep-recall` of the labelled keep pages
 runs (train on one source, test on the other), and a final model on everything.
 
     PYTHONPATH=$PWD /work/venv/bin/python benchmarks/train_quality_model.py ../shared/realweb \\
-        --extra-labels /work/labels-extra --out /tmp/quality-model [--install]
+        --out /tmp/quality-model --c 1 [--install]
 
-Needs the `train` extra (scikit-learn); the stage itself needs numpy only. Training data never
-enters the repository: only the model (`--install` copies it to builder/stages/models/).
+Needs the `train` extra (scikit-learn); the stage itself needs numpy only. Page text never enters the
+repository: only the model (`--install` copies it to builder/stages/models/) and labels made here, as
+ids and line numbers (benchmarks/labels/).
 """
 from __future__ import annotations
 
