@@ -1,6 +1,7 @@
 """End-to-end builds through the real runner, real Parquet and real `load_dataset`."""
 from __future__ import annotations
 
+import os
 import json
 from pathlib import Path
 
@@ -130,3 +131,21 @@ def test_increments_under_cross_version_dedup_load_whole_through_all(tmp_path, c
     assert list(newest["id"]) == ["new-1"]  # v1.1.0 adds only what v1.0.0 did not have
     assert sorted(whole["id"]) == sorted(list(v100["id"]) + ["new-1"])
     assert 'load_dataset("' in (first.version_dir.parent / "README.md").read_text() and '"all"' in (first.version_dir.parent / "README.md").read_text()
+
+
+def _pid_task():
+    return lambda item: (item, os.getpid())
+
+
+def test_the_local_engine_runs_one_batch_in_process_and_several_in_its_pool():
+    """A pool is worth its start-up only when there is more than one batch to share."""
+    from builder.engines.local import LocalEngine
+
+    engine = LocalEngine(2)
+    if engine.workers < 2:
+        pytest.skip("one CPU here: the engine never starts a pool")
+    assert list(engine.map(_pid_task, [7])) == [(7, os.getpid())]
+    assert list(engine.map(_pid_task, [])) == []
+    several = list(engine.map(_pid_task, range(5)))
+    assert [item for item, _ in several] == list(range(5))
+    assert all(pid != os.getpid() for _, pid in several)

@@ -81,6 +81,8 @@ def build_sample(tmp_path: Path, workers: int, monkeypatch) -> Path:
     return tmp_path / Build(config).run().version_dir.parent
 
 
+# The sample is one batch, which the local engine runs in process whatever the workers (a pool would only
+# add its start-up); tests/test_build.py checks a pool's output against one worker's on several batches.
 @pytest.mark.parametrize("workers", [1, 2])
 def test_sample_build_rows_and_shards_are_the_pinned_ones(tmp_path, workers, monkeypatch):
     dataset_dir = build_sample(tmp_path, workers, monkeypatch)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ctypes
+import itertools
 import logging
 import multiprocessing
 import os
@@ -17,6 +18,7 @@ log = logging.getLogger("builder")
 _task: Callable[[Any], Any] | None = None
 PARENT_POLL_SECONDS = 1.0  # only where pidfd_open is missing (not Linux)
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt options (malloc.h)
+_END = object()
 
 
 def available_cpus() -> int:
@@ -116,12 +118,22 @@ class LocalEngine:
         return None
 
     def map(self, factory: Callable[[], Callable[[Any], Any]], items: Iterable[Any]) -> Iterator[Any]:
-        if self.workers == 1:
-            keep_freed_memory()
-            task = factory()
-            for item in items:
-                yield task(item)
-            return
+        items = iter(items)
+        if self.workers > 1:
+            # A single item (a small input: one batch) is done here: a pool would only add its start-up.
+            first, second = next(items, _END), next(items, _END)
+            if first is _END:
+                return
+            if second is not _END:
+                yield from self._pooled(factory, itertools.chain((first, second), items))
+                return
+            items = iter((first,))
+        keep_freed_memory()
+        task = factory()
+        for item in items:
+            yield task(item)
+
+    def _pooled(self, factory: Callable[[], Callable[[Any], Any]], items: Iterator[Any]) -> Iterator[Any]:
         # A fork server imports the task's modules once (`factory.preload`, e.g. the stage modules)
         # and forks each worker from that clean, thread-free process: workers start in milliseconds
         # instead of re-importing everything (plain fork would copy this process's threads and locks;
