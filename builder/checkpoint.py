@@ -95,11 +95,23 @@ DECISIONS_SCHEMA = pa.schema([("kind", pa.int8()), ("reason", pa.string()), ("de
 def write_decisions(path: Path, decisions: Sequence) -> None:
     rows = [_decision_row(d) for d in decisions]
     table = pa.table({name: [row[i] for row in rows] for i, name in enumerate(DECISIONS_SCHEMA.names)}, schema=DECISIONS_SCHEMA)
-    pq.write_table(table, path, compression="zstd")
+    pq.write_table(table, path, compression="zstd", row_group_size=1 << 16)  # a unit reads the row groups of its slice
 
 
-def read_decisions(path: Path, drop_type, edit_type) -> list:
-    table = pq.read_table(path)
+def read_decisions(path: Path, drop_type, edit_type, start: int = 0, stop: int | None = None) -> list:
+    """The decisions of rows [start, stop) (all by default), reading only the row groups that hold them."""
+    source = pq.ParquetFile(path)
+    stop = source.metadata.num_rows if stop is None else stop
+    groups, first, offset = [], None, 0
+    for group in range(source.num_row_groups):
+        rows = source.metadata.row_group(group).num_rows
+        if offset < stop and offset + rows > start:
+            groups.append(group)
+            first = offset if first is None else first
+        offset += rows
+    if not groups:
+        return []
+    table = source.read_row_groups(groups).slice(start - first, stop - start)
     out: list = []
     for kind, reason, detail, lines in zip(*(table.column(n).to_pylist() for n in DECISIONS_SCHEMA.names)):
         out.append(None if kind == 0 else drop_type(reason, detail) if kind == 1 else edit_type(lines, detail))
