@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from builder.checkpoint import TableLog, UnitStore, read_decisions, sha256_json
 from builder.config import InputConfig, StageConfig
-from builder.io.readers import DocumentReader, InputFile, SourceBatch
+from builder.io.readers import DocumentReader, InputError, InputFile, SourceBatch
 from builder.io.writers import WORK_FILE_OPTIONS, ShardWriter
 from builder.pipeline import REJECTED_COLUMNS, REMOVED_LINE_COLUMNS, ProcessedBatch, SegmentTask, StageStats
 from builder.stages import Drop, Edit
@@ -203,6 +203,10 @@ class UnitTask:
 
     def _source(self, unit: UnitRun, spec: UnitSpec) -> Iterator[dict[str, list]]:
         if spec.rows is None:
+            for file in spec.files:
+                if not file.path.exists():
+                    raise InputError(f"input file {file.name} ({file.path}) cannot be read on {socket.gethostname()}, where its unit runs: "
+                                     f"on a cluster of several machines the input must be on storage every node mounts at the same path")
             return unit.read(self.input_config, self.batch_size)
         paths = [_visible(Path(p)) for p in spec.rows]
         carried = [name for name in pq.ParquetFile(paths[0]).schema_arrow.names if name not in self.previous_keys] if paths else []

@@ -199,3 +199,24 @@ def test_an_interrupted_ray_build_resumes_with_the_local_bytes(tmp_path, monkeyp
     assert (segment, units) == (0, 4) and 2 <= reused < 4 and resumed.engine.items == (units - reused) + units
     assert outputs(local) == outputs(result)
     assert counts(local.report) == counts(result.report) and add_up(result.report)
+
+
+def test_a_unit_task_that_cannot_see_its_files_says_where_they_must_be(tmp_path):
+    """What a worker on a machine without the shared mount reports: the file, the machine, the fix."""
+    import pyarrow as pa
+
+    from builder.checkpoint import UnitStore
+    from builder.config import load_config as load
+    from builder.io.readers import InputFile
+    from builder.units import UnitSpec, UnitTask
+
+    missing = tmp_path / "elsewhere" / "part-0.jsonl"
+    config = load(write_config(tmp_path / "c.yaml", [write_jsonl(tmp_path / "in" / "a.jsonl", [{"id": "1", "text": ARTICLES[0]}])]))
+    schema = pa.schema([("id", pa.string()), ("text", pa.string()), ("_source", pa.string())])
+    task = UnitTask(0, [], schema, True, config.input, 10, 1 << 20, UnitStore(tmp_path / "work"), "sha")()
+    with pytest.raises(InputError, match="part-0.jsonl.*storage every node mounts"):
+        task(UnitSpec(0, "unit-x", [InputFile(missing, "part-0.jsonl", 0)], "in"))
+    later = UnitTask(1, [], schema, True, config.input, 10, 1 << 20, UnitStore(tmp_path / "work"), "sha", "dedup", ("exact",),
+                     tmp_path / "work" / "decide-0" / "decisions.parquet")()
+    with pytest.raises(FileNotFoundError, match="rows-00000.parquet.*storage every node mounts"):
+        later(UnitSpec(0, "unit-x", [], "in", [str(tmp_path / "work" / "segment-0" / "unit-x" / "rows-00000.parquet")], (0, 3)))
