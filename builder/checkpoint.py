@@ -92,10 +92,16 @@ def _decision_row(decision) -> tuple:
 DECISIONS_SCHEMA = pa.schema([("kind", pa.int8()), ("reason", pa.string()), ("detail", pa.string()), ("lines", pa.list_(pa.int64()))])
 
 
+DECISION_ROWS = 1 << 16  # rows a row group of the decision file holds: a unit reads the groups of its slice
+
+
 def write_decisions(path: Path, decisions: Sequence) -> None:
-    rows = [_decision_row(d) for d in decisions]
-    table = pa.table({name: [row[i] for row in rows] for i, name in enumerate(DECISIONS_SCHEMA.names)}, schema=DECISIONS_SCHEMA)
-    pq.write_table(table, path, compression="zstd", row_group_size=1 << 16)  # a unit reads the row groups of its slice
+    """The decisions, a row group at a time (the rows of one group are all that is converted at once)."""
+    with pq.ParquetWriter(path, DECISIONS_SCHEMA, compression="zstd") as writer:
+        for start in range(0, max(len(decisions), 1), DECISION_ROWS):
+            rows = [_decision_row(d) for d in decisions[start : start + DECISION_ROWS]]
+            writer.write_table(pa.table({name: [row[i] for row in rows] for i, name in enumerate(DECISIONS_SCHEMA.names)},
+                                        schema=DECISIONS_SCHEMA), row_group_size=DECISION_ROWS)
 
 
 def read_decisions(path: Path, drop_type, edit_type, start: int = 0, stop: int | None = None) -> list:
