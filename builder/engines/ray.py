@@ -121,6 +121,8 @@ class RayEngine:
             if ray.is_initialized():
                 for actor in actors:
                     ray.kill(actor)
+                if pending:  # stopped early: return once the killed actors are gone, so no unit task still writes
+                    ray.wait(list(pending), num_returns=len(pending), timeout=30)
 
     def cluster(self) -> "RayCluster":
         """Shuffles on this cluster for a global stage's decide (`builder.stages.base.Cluster`)."""
