@@ -9,7 +9,8 @@ Each engine runs in a fresh process on the same files. Ray's start-up (`ray.init
 local cluster's processes) is timed apart from the build; the build's own time includes
 starting the stage actors, which load the stages once each. MB/s counts UTF-8 bytes of input
 text. The script checks that both engines published the same shards (sha256 in MANIFEST.json).
-Peak RSS is the driver's (VmHWM): with Ray the stages run in other processes.
+Peak RSS is the driver's (VmHWM): with Ray the reading and the stages run in other processes
+(a task per resume unit; the driver assembles the shards and publishes).
 
 `--decide N`: the dedup decide on N synthetic keys (`bench_dedup.synthetic_keys`: 512-slot
 signatures, 30% near copies, 2% exact copies), written to Parquet in row groups of 100,000
@@ -158,7 +159,7 @@ def main() -> None:
     parser.add_argument("input", type=Path, nargs="?", default=DEFAULT_BENCH)
     parser.add_argument("--config", type=Path, default=REPO / "configs" / "zh.yaml")
     parser.add_argument("--repeat", type=int, default=10, help="feed the input N times (new ids): 10 x 20 MB >= 200 MB")
-    parser.add_argument("--parts", type=int, default=8, help="input files: Ray reads one task per file")
+    parser.add_argument("--parts", type=int, default=8, help="input files: Ray runs a task per resume unit (files grouped up to executor.unit_mb)")
     parser.add_argument("--cpus", type=int, default=2, help="local workers and Ray CPUs")
     parser.add_argument("--engines", default="local,ray")
     parser.add_argument("--decide", type=int, default=1_000_000, help="dedup decide on N synthetic signatures (0: skip)")

@@ -92,14 +92,32 @@ def _decision_row(decision) -> tuple:
 DECISIONS_SCHEMA = pa.schema([("kind", pa.int8()), ("reason", pa.string()), ("detail", pa.string()), ("lines", pa.list_(pa.int64()))])
 
 
+DECISION_ROWS = 1 << 16  # rows a row group of the decision file holds: a unit reads the groups of its slice
+
+
 def write_decisions(path: Path, decisions: Sequence) -> None:
-    rows = [_decision_row(d) for d in decisions]
-    table = pa.table({name: [row[i] for row in rows] for i, name in enumerate(DECISIONS_SCHEMA.names)}, schema=DECISIONS_SCHEMA)
-    pq.write_table(table, path, compression="zstd")
+    """The decisions, a row group at a time (the rows of one group are all that is converted at once)."""
+    with pq.ParquetWriter(path, DECISIONS_SCHEMA, compression="zstd") as writer:
+        for start in range(0, max(len(decisions), 1), DECISION_ROWS):
+            rows = [_decision_row(d) for d in decisions[start : start + DECISION_ROWS]]
+            writer.write_table(pa.table({name: [row[i] for row in rows] for i, name in enumerate(DECISIONS_SCHEMA.names)},
+                                        schema=DECISIONS_SCHEMA), row_group_size=DECISION_ROWS)
 
 
-def read_decisions(path: Path, drop_type, edit_type) -> list:
-    table = pq.read_table(path)
+def read_decisions(path: Path, drop_type, edit_type, start: int = 0, stop: int | None = None) -> list:
+    """The decisions of rows [start, stop) (all by default), reading only the row groups that hold them."""
+    source = pq.ParquetFile(path)
+    stop = source.metadata.num_rows if stop is None else stop
+    groups, first, offset = [], None, 0
+    for group in range(source.num_row_groups):
+        rows = source.metadata.row_group(group).num_rows
+        if offset < stop and offset + rows > start:
+            groups.append(group)
+            first = offset if first is None else first
+        offset += rows
+    if not groups:
+        return []
+    table = source.read_row_groups(groups).slice(start - first, stop - start)
     out: list = []
     for kind, reason, detail, lines in zip(*(table.column(n).to_pylist() for n in DECISIONS_SCHEMA.names)):
         out.append(None if kind == 0 else drop_type(reason, detail) if kind == 1 else edit_type(lines, detail))

@@ -28,10 +28,10 @@ from builder.checkpoint import (TableLog, UnitStore, decisions_sha, group_units,
 from builder.engines import make_engine
 from builder.faults import fault_point
 from builder.io.source_stats import SourceStats
-from builder.io.readers import DocumentReader, InputFile, SourceBatch, expand_inputs, fingerprint
+from builder.io.readers import DocumentReader, InputFile, expand_inputs, fingerprint
 from builder.io.sample import sample_batches
-from builder.io.writers import WORK_FILE_OPTIONS, ShardInfo, ShardWriter, sha256_file
-from builder.pipeline import REJECTED_COLUMNS, REMOVED_LINE_COLUMNS, ProcessedBatch, SegmentTask, StageStats
+from builder.io.writers import ShardInfo, ShardWriter, sha256_file
+from builder.pipeline import ProcessedBatch, SegmentTask, StageStats
 from builder.progress import SegmentBar, SegmentProgress, Spinner
 from builder.publish import PublishError
 from builder.publish.changelog import same_config
@@ -41,6 +41,7 @@ from builder.publish.release import Release
 from builder.publish.versions import published_versions
 from builder.stages import Drop, Edit, GlobalContext, GlobalStage, Keys
 from builder.tally import Funnel, Tally, add_source_stats
+from builder.units import REJECTED_SCHEMA, REMOVED_LINES_SCHEMA, UnitRun, UnitSpec, UnitTask
 
 log = logging.getLogger("builder")
 MB = 1 << 20
@@ -66,27 +67,6 @@ _HINTS = {
     "input.invalid_json": "check `input.format` (now {format!r})",
     "input.invalid_utf8": "check `input.format`: is the file JSON Lines in UTF-8?",
 }
-
-
-class _UnitRun:
-    """A unit being run: where its tables go, what it counted, whether all its batches went in."""
-
-    def __init__(self, index: int, files: list[InputFile], folder: Path):
-        self.index = index
-        self.files = files
-        self.folder = folder
-        self.input_sha = ""
-        self.tally = Tally()
-        self.rows: TableLog | ShardWriter | None = None
-        self.rejected = TableLog(folder / "rejected.arrow")
-        self.removed = TableLog(folder / "removed_lines.arrow")
-        self.before: list[pa.Table] = []  # rejected since the last batch went in
-        self.documents_in = 0
-        self.fed = False
-
-    def take_before(self) -> list[pa.Table]:
-        taken, self.before = self.before, []
-        return taken
 
 
 @dataclass
@@ -300,12 +280,14 @@ class Build:
             config_sha = segment_config_sha(resolved, stage_count, self.limit, sample)
             markers: list[dict | None] = []
             known = True  # with --limit, a unit's input depends on how much the units before it read
+            input_shas: list[str | None] = []
             for u, (key, files) in enumerate(units):
                 if index == 0:
                     read_before = sum(m["tally"]["funnel"]["input_documents"] for m in markers) if self.limit is not None and known else None
                     input_sha = self._unit_input_sha(files, read_before)
                 else:
                     input_sha = sha256_json({"rows": done[-1][u]["rows_sha256"], "decisions": slices[u]})
+                input_shas.append(input_sha)
                 marker = store.load(store.unit_dir(index, key), config_sha, input_sha)
                 known = known and (marker is not None or self.limit is None)
                 markers.append(marker)
@@ -318,7 +300,10 @@ class Build:
                     progress.documents_out += marker["rows_count"]
                     if index == 0:
                         progress.done_bytes += sum(f.size for f in units[u][1])
-            if pending:
+            if pending and self._whole_units():
+                self._run_whole_units(index, segment, schema, last, units, pending, markers, input_shas, done[-1] if done else [], offsets,
+                                      previous_stage, store, config_sha, progress)
+            elif pending:
                 source_of = self._reader_for(units, markers) if index == 0 else self._filter_for(
                     units, done[-1], decisions, offsets, previous_stage, store, index - 1)
                 self._run_units(index, segment, schema, last, units, pending, markers, source_of, store, config_sha, progress)
@@ -333,6 +318,8 @@ class Build:
             for marker in markers:
                 offsets.append(offsets[-1] + marker["rows_count"])
             slices = [decisions_sha(decisions[offsets[u] : offsets[u + 1]]) for u in range(len(units))]
+            if self._whole_units():
+                decisions = []  # each unit's task reads its slice from the decision file; the list is not needed here again
             entering = self.stage_stats[global_stage.type].documents_out  # after the decision: the survivors
         raise AssertionError("unreachable: the last segment returns")
 
@@ -353,14 +340,12 @@ class Build:
         everything is written in the order a single worker would write it, whatever the count.
         """
         tags: deque = deque()  # (unit run, rejected tables before the batch) of each batch in flight
-        open_runs: deque[_UnitRun] = deque()
+        open_runs: deque[UnitRun] = deque()
 
         def feed() -> Iterator[dict[str, list]]:
             for u in pending:
                 key, files = units[u]
-                run = _UnitRun(u, files, store.start(store.unit_dir(index, key)))
-                run.rows = TableLog(run.folder / "rows.arrow") if last else ShardWriter(
-                    run.folder / "rows", "rows", schema, 1 << 62, self.config.publish.row_group_mb * MB, WORK_FILE_OPTIONS)
+                run = UnitRun(u, files, store.start(store.unit_dir(index, key)), schema, last, self.config.publish.row_group_mb * MB)
                 open_runs.append(run)
                 for columns in source_of(run):
                     tags.append((run, run.take_before()))
@@ -373,55 +358,66 @@ class Build:
         try:
             for result in processed:
                 run, before = tags.popleft()
-                for table in before:
-                    run.rejected.append(table)
-                self._absorb(result, run)
-                rows = len(result.columns["text"])
-                documents_in = result.stage_stats[segment[0].type].documents_in if segment else rows
-                run.documents_in += documents_in
+                documents_in, rows = run.add(result, segment, before)
                 progress.documents_in += documents_in
                 progress.documents_out += rows
                 if index == 0 and self._positions:
                     progress.done_bytes = self._positions.popleft()
-                if last:
-                    run.tally.funnel.kept_documents += rows
-                    run.tally.funnel.kept_characters += sum(map(len, result.columns["text"]))
-                table = _to_table(result.columns, schema)
-                run.rows.append(table) if last else run.rows.write(table)
                 bar.update()
                 batches += 1
                 fault_point(f"segment-{index}/batch-{batches}")
                 while open_runs and open_runs[0].fed and not (tags and tags[0][0] is open_runs[0]):
-                    self._finish_unit(open_runs.popleft(), index, last, markers, store, config_sha)
+                    self._finish_unit(open_runs.popleft(), index, markers, store, config_sha)
             while open_runs:
-                self._finish_unit(open_runs.popleft(), index, last, markers, store, config_sha)
+                self._finish_unit(open_runs.popleft(), index, markers, store, config_sha)
             if index == 0 and not self.sample:
                 progress.done_bytes = sum(f.size for f in self.files)
                 bar.update()
         finally:
             bar.close()
 
-    def _finish_unit(self, run: "_UnitRun", index: int, last: bool, markers: list, store: UnitStore, config_sha: str) -> None:
-        for table in run.take_before():
-            run.rejected.append(table)
-        if last:
-            entry = run.rows.close()
-            rows = [entry] if entry else []
-            rows_sha = None
-        else:
-            rows = [{"path": s.path.relative_to(run.folder).as_posix(), "rows": s.rows, "sha256": s.sha256} for s in run.rows.close()]
-            rows_sha = sha256_json([r["sha256"] for r in rows])
-        marker = {
-            "segment": index, "unit": run.index, "input_files": [f.name for f in run.files],
-            "rows": rows, "rows_count": sum(r["rows"] for r in rows), "rows_sha256": rows_sha, "documents_in": run.documents_in,
-            "rejected": run.rejected.close(), "removed_lines": run.removed.close(), "tally": run.tally.as_dict(),
-        }
-        markers[run.index] = store.record(run.folder, config_sha, run.input_sha, marker)
+    def _finish_unit(self, run: UnitRun, index: int, markers: list, store: UnitStore, config_sha: str) -> None:
+        markers[run.index] = run.finish(index, store, config_sha)
         fault_point(f"after:segment-{index}/unit-{run.index}")
+
+    def _whole_units(self) -> bool:
+        """Whether the engine runs each unit where it is (reading included), handing back only its marker.
+
+        Not with --limit (a unit's input depends on how much the units before it read) nor --sample
+        (the sample is drawn here): those stream their batches from this process.
+        """
+        return getattr(self.engine, "runs_whole_units", False) and self.limit is None and not self.sample
+
+    def _run_whole_units(self, index, segment, schema, last, units, pending, markers, input_shas, before, offsets,
+                         previous_stage: GlobalStage | None, store: UnitStore, config_sha: str, progress) -> None:
+        """The pending units each as one task of the engine (`builder.units.UnitTask`): the task reads the
+        unit's input (files, or the segment before's rows and the unit's slice of the decision file), runs
+        the stages and records the unit; only its marker comes back, in input order."""
+        task = UnitTask(index, segment, schema, last, self.config.input, self.config.executor.batch_size, self.config.publish.row_group_mb * MB,
+                        store, config_sha, previous_stage.type if previous_stage else None,
+                        tuple(previous_stage.key_columns()) if previous_stage else (),
+                        store.decision_dir(index - 1) / "decisions.parquet" if index else None)
+        specs = []
+        for u in pending:
+            key, files = units[u]
+            rows = None if index == 0 else [str(store.unit_dir(index - 1, key) / r["path"]) for r in before[u]["rows"]]
+            specs.append(UnitSpec(u, key, files, input_shas[u], rows, None if index == 0 else (offsets[u], offsets[u + 1])))
+        bar = SegmentBar(progress, self.progress)
+        try:
+            for u, marker in zip(pending, self.engine.map(task, specs)):
+                markers[u] = marker
+                progress.documents_in += marker["documents_in"]
+                progress.documents_out += marker["rows_count"]
+                if index == 0:
+                    progress.done_bytes += sum(f.size for f in units[u][1])
+                bar.update()
+                fault_point(f"after:segment-{index}/unit-{u}")
+        finally:
+            bar.close()
 
     def _reader_for(self, units, markers):
         """Segment 0: a unit's documents, read from its files (or, for --sample, the sample)."""
-        def read(run: "_UnitRun") -> Iterator[dict[str, list]]:
+        def read(run: UnitRun) -> Iterator[dict[str, list]]:
             earlier = sum(markers[u]["tally"]["funnel"]["input_documents"] if markers[u] else self._read_counts[u] for u in range(run.index))
             run.input_sha = self._unit_input_sha(run.files, earlier) or "sample"
             remaining = None if self.limit is None else max(self.limit - earlier, 0)
@@ -429,7 +425,7 @@ class Build:
             base = sum(f.size for u, (_, files) in enumerate(units) if u < run.index or markers[u] is not None for f in files)
             reader = None if self.sample else DocumentReader(self.config.input, run.files, self.config.executor.batch_size, remaining)
             for batch in iter(self._sampled) if self.sample else reader.batches():
-                self._count_input(batch, run)
+                run.count_input(batch)
                 if batch.columns["text"]:
                     self._positions.append(base + (reader.bytes_read() if reader else 0))
                     yield batch.columns
@@ -442,13 +438,14 @@ class Build:
 
     def _filter_for(self, units, markers, decisions, offsets, stage: GlobalStage, store: UnitStore, segment: int):
         """Later segments: a unit's rows of the segment before, as the global stage decided."""
-        def survivors(run: "_UnitRun") -> Iterator[dict[str, list]]:
+        def survivors(run: UnitRun) -> Iterator[dict[str, list]]:
             marker = markers[run.index]
             run.input_sha = sha256_json({"rows": marker["rows_sha256"], "decisions": decisions_sha(decisions[offsets[run.index] : offsets[run.index + 1]])})
             folder = store.unit_dir(segment, units[run.index][0])
             paths = [folder / r["path"] for r in marker["rows"]]
             carried = [name for name in pq.ParquetFile(paths[0]).schema_arrow.names if name not in stage.key_columns()] if paths else []
-            yield from self._filter(paths, carried, decisions[offsets[run.index] : offsets[run.index + 1]], stage, run)
+            yield from run.filter(paths, carried, decisions[offsets[run.index] : offsets[run.index + 1]], stage.type,
+                                  self.config.executor.batch_size)
 
         return survivors
 
@@ -513,42 +510,6 @@ class Build:
                 link_tree(artifacts, staging.version_dir / stage_type)
         return shards, rejected_shards
 
-    def _filter(self, paths, carried, decisions, stage, run: "_UnitRun") -> Iterator[dict[str, list]]:
-        """Stream a unit's rows onward: drop, edit or pass each as decided; key columns stay behind."""
-        stats = run.tally.stage_stats.setdefault(stage.type, StageStats())
-        offset = 0
-        for path in paths:
-            for record_batch in pq.ParquetFile(path).iter_batches(batch_size=self.config.executor.batch_size, columns=carried):
-                columns = record_batch.to_pydict()
-                batch_decisions = decisions[offset : offset + record_batch.num_rows]
-                offset += record_batch.num_rows
-                if not any(batch_decisions):
-                    yield columns
-                    continue
-                result = ProcessedBatch({})
-                keep = []
-                for row, decision in enumerate(batch_decisions):
-                    if isinstance(decision, Edit):
-                        before = columns["text"][row]
-                        after = _remove_lines(before, decision.lines, stage.type, columns["id"][row])
-                        if after.strip():
-                            columns["text"][row] = after
-                            stats.characters_out -= len(before) - len(after)
-                            run.tally.counters[f"{stage.type}.documents_edited"] += 1
-                            run.tally.counters[f"{stage.type}.lines_removed"] += len(set(decision.lines))
-                            run.tally.counters[f"{stage.type}.characters_removed"] += len(before) - len(after)
-                        else:  # nothing left to keep: the document is dropped, with its whole text recorded
-                            decision = Drop(f"{stage.type}.all_lines_removed", decision.detail)
-                            stats.documents_out -= 1
-                    if decision is None or isinstance(decision, Edit):
-                        keep.append(row)
-                    else:
-                        text = columns["text"][row]
-                        stats.characters_out -= len(text)
-                        result.reject(columns["id"][row], decision.reason, decision.detail, columns["_source"][row], "dropped", text)
-                self._reject_before(result.rejected, run)
-                yield {name: [values[row] for row in keep] for name, values in columns.items()}
-
     def _segment_progress(self, index: int, segment: list[StageConfig], entering: int | None) -> SegmentProgress:
         label = " → ".join(s.type for s in segment) or "write"
         if index == 0 and not self.sample and self.limit is None:
@@ -563,32 +524,6 @@ class Build:
             log.info("reading %d input file%s (%s MB)%s", len(self.files), "" if len(self.files) == 1 else "s", f"{size / 1e6:,.1f}",
                      f", a sample of {self.sample:,} documents" if self.sample else f", the first {self.limit:,} documents" if self.limit else "")
         return progress
-
-    def _count_input(self, batch: SourceBatch, run: "_UnitRun") -> None:
-        run.tally.funnel.input_documents += len(batch.columns["text"]) + len(batch.quarantined)
-        run.tally.funnel.input_characters += batch.input_chars
-        if batch.quarantined:
-            result = ProcessedBatch({})
-            for q in batch.quarantined:
-                result.reject(q.id, q.reason, q.error, q.source, "quarantined", q.text)
-                run.tally.funnel.input_characters += len(q.text or "")
-            self._reject_before(result.rejected, run)
-
-    def _absorb(self, result: ProcessedBatch, run: "_UnitRun") -> None:
-        run.tally.counters.update(result.counters)
-        for name, stats in result.stage_stats.items():
-            run.tally.stage_stats.setdefault(name, StageStats()).add(stats)
-        if result.rejected["id"]:
-            run.tally.funnel.add_rejected(result.rejected)
-            run.rejected.append(pa.table(result.rejected, schema=REJECTED_SCHEMA))
-        if result.removed_lines["id"]:
-            run.removed.append(pa.table(result.removed_lines, schema=REMOVED_LINES_SCHEMA))
-
-    def _reject_before(self, rejected: dict[str, list], run: "_UnitRun") -> None:
-        """Rows a unit rejects before its next batch reaches the stages: written just ahead of that batch's results."""
-        if rejected["id"]:
-            run.tally.funnel.add_rejected(rejected)
-            run.before.append(pa.table(rejected, schema=REJECTED_SCHEMA))
 
     def _merge(self, tally: "Tally") -> None:
         """Add a unit's counts to the run's, in input order."""
@@ -630,19 +565,6 @@ class Build:
         report["seconds"] = round(seconds, 3)
         report["workers"] = self.engine.workers
         return report
-
-
-REJECTED_SCHEMA = pa.schema([(name, pa.string()) for name in REJECTED_COLUMNS])
-REMOVED_LINES_SCHEMA = pa.schema([(name, pa.string()) for name in REMOVED_LINE_COLUMNS])
-
-
-def _remove_lines(text: str, remove, stage_type: str, doc_id: str) -> str:
-    """`text` without the lines (0-based, split on "\\n") that an Edit names."""
-    lines = text.split("\n")
-    drop = set(int(i) for i in remove)
-    if drop and (min(drop) < 0 or max(drop) >= len(lines)):
-        raise RuntimeError(f"stage {stage_type!r} asked to remove line {max(drop)} of {doc_id!r}, which has {len(lines)} lines")
-    return "\n".join(line for i, line in enumerate(lines) if i not in drop)
 
 
 # Errors of the place the build writes to, not of the builder: a user error that names the path.
@@ -690,7 +612,3 @@ def _extend_schema(schema: pa.Schema, columns: dict[str, pa.DataType]) -> pa.Sch
         else:
             schema = schema.append(pa.field(name, dtype))
     return schema
-
-
-def _to_table(columns: dict[str, list], schema: pa.Schema) -> pa.Table:
-    return pa.table({name: pa.array(columns[name], type=schema.field(name).type) for name in schema.names}, schema=schema)

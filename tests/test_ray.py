@@ -134,3 +134,89 @@ def test_crawl_formats_read_per_unit_give_the_local_bytes_and_source_counts(tmp_
         assert outputs(local) == outputs(on_ray)
         assert on_ray.report["sources"] == local.report["sources"] and on_ray.report["sources"]["extracted"] >= 6
         assert counts(local.report) == counts(on_ray.report) and add_up(on_ray.report)
+
+
+def test_units_are_read_and_written_by_ray_tasks_not_the_driver(tmp_path, monkeypatch):
+    """A unit per file, quarantined lines in each, three segments (line_frequency and dedup decide between
+    them): the driver never reads a document (its readers raise), every unit of every segment ran as a Ray
+    task, and the bytes, report and counts are the local engine's."""
+    from builder.io import readers
+
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines(keepends=True)
+    files = []
+    for part in range(4):
+        chunk = lines[part * 60 : part * 60 + 60]
+        chunk[7] = "{broken json\n"
+        chunk[23] = json.dumps({"id": f"no-text-{part}"}) + "\n"
+        path = tmp_path / "in" / f"part-{part}.jsonl"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("".join(chunk) + "".join(lines[:5]), encoding="utf-8")  # the first five again: copies for dedup
+        files.append(str(path))
+    overrides = {"executor.batch_size": 25, "executor.unit_mb": 0, "input.paths": files}
+    local = build(FLAGSHIP, "local", tmp_path / "local", **overrides)
+
+    def driver_reads(self, file):
+        raise AssertionError(f"the driver read {file.name}")
+
+    monkeypatch.setattr(readers.DocumentReader, "_read_file", driver_reads)
+    run = Build(load_config(FLAGSHIP, {"executor.type": "ray", "publish.root": str(tmp_path / "ray"), **overrides}))
+    on_ray = run.run()
+    segments = 1 + sum(s.type in ("line_frequency", "dedup") for s in run.config.stages)
+    assert segments == 3 and run.engine.items == 4 * segments  # each unit of each segment: one task
+    assert outputs(local) == outputs(on_ray)
+    assert counts(local.report) == counts(on_ray.report) and add_up(on_ray.report)
+    assert on_ray.report["quarantined"]["input.invalid_json"]["documents"] == 4
+    assert on_ray.report["dropped"]["dedup.exact"]["documents"] >= 15
+    assert any("removed_lines" in name for name in outputs(on_ray))
+
+
+def test_an_interrupted_ray_build_resumes_with_the_local_bytes(tmp_path, monkeypatch):
+    """Stopped once the driver has the second unit of segment 0: the re-run takes the recorded units and
+    runs the rest, and the version is the local engine's, byte for byte."""
+    import builder.runner as runner
+
+    files = []
+    for part in range(4):
+        records = [{"id": f"p{part}-{i}", "text": ARTICLES[(i + part) % len(ARTICLES)] + f"第{i % 5}段。"} for i in range(30)]
+        records[3] = "{broken json"
+        files.append(write_jsonl(tmp_path / "in" / f"part-{part}.jsonl", records))
+    stages = "  - type: normalize\n  - type: language\n  - type: dedup\n"
+    config = write_config(tmp_path / "c.yaml", files, stages=stages)
+    settings = {"executor.unit_mb": 0, "executor.batch_size": 10}
+    local = build(config, "local", tmp_path / "local", **settings)
+
+    def stop_at(name):
+        if name == "after:segment-0/unit-1":
+            raise KeyboardInterrupt(name)
+
+    monkeypatch.setattr(runner, "fault_point", stop_at)
+    with pytest.raises(runner.ResumableInterrupt):
+        build(config, "ray", tmp_path / "ray", **settings)
+    monkeypatch.undo()
+    resumed = Build(load_config(config, {"executor.type": "ray", "publish.root": str(tmp_path / "ray"), **settings}))
+    result = resumed.run()
+    segment, reused, units = result.reused[0]  # the units recorded before the stop (tasks ahead of unit 1 may have finished too)
+    assert (segment, units) == (0, 4) and 2 <= reused < 4 and resumed.engine.items == (units - reused) + units
+    assert outputs(local) == outputs(result)
+    assert counts(local.report) == counts(result.report) and add_up(result.report)
+
+
+def test_a_unit_task_that_cannot_see_its_files_says_where_they_must_be(tmp_path):
+    """What a worker on a machine without the shared mount reports: the file, the machine, the fix."""
+    import pyarrow as pa
+
+    from builder.checkpoint import UnitStore
+    from builder.config import load_config as load
+    from builder.io.readers import InputFile
+    from builder.units import UnitSpec, UnitTask
+
+    missing = tmp_path / "elsewhere" / "part-0.jsonl"
+    config = load(write_config(tmp_path / "c.yaml", [write_jsonl(tmp_path / "in" / "a.jsonl", [{"id": "1", "text": ARTICLES[0]}])]))
+    schema = pa.schema([("id", pa.string()), ("text", pa.string()), ("_source", pa.string())])
+    task = UnitTask(0, [], schema, True, config.input, 10, 1 << 20, UnitStore(tmp_path / "work"), "sha")()
+    with pytest.raises(InputError, match="part-0.jsonl.*storage every node mounts"):
+        task(UnitSpec(0, "unit-x", [InputFile(missing, "part-0.jsonl", 0)], "in"))
+    later = UnitTask(1, [], schema, True, config.input, 10, 1 << 20, UnitStore(tmp_path / "work"), "sha", "dedup", ("exact",),
+                     tmp_path / "work" / "decide-0" / "decisions.parquet")()
+    with pytest.raises(FileNotFoundError, match="rows-00000.parquet.*storage every node mounts"):
+        later(UnitSpec(0, "unit-x", [], "in", [str(tmp_path / "work" / "segment-0" / "unit-x" / "rows-00000.parquet")], (0, 3)))

@@ -43,7 +43,7 @@ def test_two_nodes_and_a_killed_worker_give_the_local_bytes(tmp_path, monkeypatc
         path.write_text("".join(json.dumps({**json.loads(l), "id": f"{part}-{i}"}, ensure_ascii=False) + "\n" for i, l in enumerate(lines)), encoding="utf-8")
         files.append(path)
     config = write_config(tmp_path / "c.yaml", files, stages=STAGES)
-    settings = {"executor.batch_size": 15}
+    settings = {"executor.batch_size": 15, "executor.unit_mb": 0}  # six units: a killed worker loses a unit in the middle
     local = Build(load_config(config, {**settings, "publish.root": str(tmp_path / "local")})).run()
 
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})

@@ -107,6 +107,9 @@ class LocalEngine:
     memory, so the count is capped at the CPUs this process may use.
     """
 
+    # The runner streams batches through this engine's workers, so one large unit still uses them all.
+    runs_whole_units = False
+
     def __init__(self, workers: int = 1):
         cpus = available_cpus()
         if workers > cpus:

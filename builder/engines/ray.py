@@ -3,23 +3,28 @@
 `executor: {type: ray, address: auto|null, num_cpus: N|null}`; `pip install '.[ray]'`.
 
 Every stage segment runs on a pool of Ray actors, one per CPU, each building the segment's
-stages once (their setup is the expensive part). The runner reads the input per resume unit
-with the project's own readers (every format and quarantine rule is the local one) and
-hands the batches over in order; a bounded window of batches is in flight, and results come
-back in input order whatever finished first, so the runner writes them through its own
-ShardWriter: shards, rejected rows and report are the local engine's. An actor whose
-process dies is restarted by Ray and its batch run again; every task is a pure function of
-its batch, so the output does not change.
+stages once (their setup is the expensive part). The runner hands the actors whole resume
+units (`runs_whole_units`; `builder/units.py`): an actor reads the unit's files with the
+project's own readers (every format and quarantine rule is the local one), or, for a later
+segment, the previous segment's rows of the unit and its slice of the global decision file,
+runs the stages and writes the unit's tables and marker into the unit store, exactly as the
+local path writes them; only the marker (file names, hashes, counts) comes back, in input
+order. The runner then assembles the shards from the units' tables, as with the local
+engine, so shards, rejected rows and report are the local engine's. An actor whose process
+dies is restarted by Ray and its unit run again from an emptied folder; a unit is a pure
+function of its input, so the output does not change. With `--limit` or `--sample` the runner
+reads on the driver and hands batches over instead (a unit's input then depends on the
+units before it), through the same ordered map.
 
-What crosses the network per batch is the batch and what the runner writes (kept rows,
-rejected rows, counters, stage statistics). The global stages (`dedup`, `line_frequency`)
-get this engine's `RayCluster` in their `GlobalContext`: generic map/shuffle primitives as
-Ray tasks over blocks of the staged key files, data handed from task to task through the
-object store, so the driver never holds every document's keys (`dedup_cluster.py`,
-`line_frequency_cluster.py` say what they return to it: the dropped rows or the edits). The
-runner keeps its decision list (8 bytes a row, and an object per dropped or edited row), and
-the rows pass through the driver to be written. Reading on the cluster (Ray Data read tasks
-per unit with `map_batches`) is what is left.
+The global stages (`dedup`, `line_frequency`) get this engine's `RayCluster` in their
+`GlobalContext`: generic map/shuffle primitives as Ray tasks over blocks of the staged key
+files, data handed from task to task through the object store, so the driver never holds
+every document's keys (`dedup_cluster.py`, `line_frequency_cluster.py` say what they return
+to it: the dropped rows or the edits). The runner keeps the decision list while it hashes
+each unit's slice (8 bytes a row, and an object per dropped or edited row) and writes it to
+the decision file the unit tasks read. Units, key files and the decision file are in the
+staging folder under `publish.root`: on several machines, storage every node mounts at the
+same path.
 
 Nothing here knows a stage or a language: the runner hands in a picklable task factory.
 """
@@ -48,12 +53,17 @@ def _import_ray():
 class RayEngine:
     """Ordered map over a Ray cluster."""
 
+    # The runner hands over whole resume units (each read, run through its stages and written where
+    # a worker runs it), not batches it read itself: no row passes through the driver.
+    runs_whole_units = True
+
     def __init__(self, executor):
         self.ray = _import_ray()
         self.executor = executor
         self.started_here = False
         self._workers: int | None = None
         self.shuffles = 0  # shuffles run for global decisions (tests check that the decide ran here)
+        self.items = 0  # work items handed to actors (tests check that units ran here)
 
     @property
     def workers(self) -> int:
@@ -97,6 +107,7 @@ class RayEngine:
         try:
             for index, item in enumerate(items):
                 pending.append(actors[index % len(actors)].run.remote(item))
+                self.items += 1
                 if len(pending) >= 2 * len(actors):
                     yield ray.get(pending.popleft())
             while pending:
@@ -110,6 +121,8 @@ class RayEngine:
             if ray.is_initialized():
                 for actor in actors:
                     ray.kill(actor)
+                if pending:  # stopped early: return once the killed actors are gone, so no unit task still writes
+                    ray.wait(list(pending), num_returns=len(pending), timeout=30)
 
     def cluster(self) -> "RayCluster":
         """Shuffles on this cluster for a global stage's decide (`builder.stages.base.Cluster`)."""
