@@ -195,8 +195,10 @@ def test_an_interrupted_ray_build_resumes_with_the_local_bytes(tmp_path, monkeyp
     monkeypatch.undo()
     resumed = Build(load_config(config, {"executor.type": "ray", "publish.root": str(tmp_path / "ray"), **settings}))
     result = resumed.run()
-    segment, reused, units = result.reused[0]  # the units recorded before the stop (tasks ahead of unit 1 may have finished too)
-    assert (segment, units) == (0, 4) and 2 <= reused < 4 and resumed.engine.items == (units - reused) + units
+    # The units recorded before the stop: at least the two the driver took; tasks ahead of unit 1 (four are
+    # in flight on two actors) may have finished and recorded theirs too, all of them on a fast machine.
+    segment, reused, units = result.reused[0]
+    assert (segment, units) == (0, 4) and 2 <= reused <= 4 and resumed.engine.items == (units - reused) + units
     assert outputs(local) == outputs(result)
     assert counts(local.report) == counts(result.report) and add_up(result.report)
 
