@@ -87,6 +87,7 @@ def decide_one(engine: str, kind: str, path: str, cpus: int) -> dict:
 
     import pyarrow.parquet as pq
 
+    from builder.checkpoint import decisions_sha
     from builder.stages import GlobalContext, Keys
     from builder.stages.dedup import Dedup, DedupParams
     from builder.stages.line_frequency import LineFrequency, LineFrequencyParams
@@ -113,9 +114,10 @@ def decide_one(engine: str, kind: str, path: str, cpus: int) -> dict:
         decisions = stage.decide(Keys([path], pq.read_schema(path)), context)
         seconds = time.perf_counter() - started
         summary = json.loads((Path(out) / "dedup.json").read_text()) if kind == "dedup" else {}
-    digest = hashlib.sha256(repr([decisions, sorted(context.counters.items())]).encode()).hexdigest()
-    return {"engine": engine, "startup": startup, "seconds": seconds, "peak_rss_mb": status_mb("VmHWM"), "rss_before_mb": rss_before,
-            "decided": sum(d is not None for d in decisions), "sha": digest, "candidates": summary.get("candidate_pairs"),
+    peak = status_mb("VmHWM")  # before hashing the decisions
+    digest = hashlib.sha256(repr([decisions_sha(decisions), sorted(context.counters.items())]).encode()).hexdigest()
+    return {"engine": engine, "startup": startup, "seconds": seconds, "peak_rss_mb": peak, "rss_before_mb": rss_before,
+            "decided": decisions.changed, "sha": digest, "candidates": summary.get("candidate_pairs"),
             "verified": summary.get("verified_pairs"), "shuffles": cluster.engine.shuffles if cluster else 0}
 
 

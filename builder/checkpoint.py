@@ -24,6 +24,8 @@ from typing import Iterator, Sequence
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from builder.stages.base import DECISIONS_SCHEMA, Decisions
+
 
 FORMAT = 1  # of the markers: a marker of another format is not trusted
 _TABLE_LOG_OPTIONS = pa.ipc.IpcWriteOptions(compression="zstd")
@@ -71,57 +73,46 @@ def segment_config_sha(resolved: dict, stage_count: int, limit: int | None, samp
                         "limit": limit, "sample": sample, "stages": resolved["stages"][:stage_count]})
 
 
-def decisions_sha(decisions: Sequence) -> str:
-    """sha256 of a run of a global stage's decisions (None, Drop or Edit), as they are applied."""
-    digest = hashlib.sha256()
-    for decision in decisions:
-        digest.update(repr(_decision_row(decision)).encode("utf-8"))
-        digest.update(b"\n")
+def decisions_sha(decisions: Decisions) -> str:
+    """sha256 of a run of a global stage's decisions (`Decisions`: the rows it changes, and how many rows in all)."""
+    digest = hashlib.sha256(f"{decisions.num_rows}\n".encode("utf-8"))
+    for batch in decisions.table.to_batches():
+        for row in zip(*(batch.column(n).to_pylist() for n in DECISIONS_SCHEMA.names)):
+            digest.update(repr(row).encode("utf-8"))
+            digest.update(b"\n")
     return digest.hexdigest()
 
 
-def _decision_row(decision) -> tuple:
-    if decision is None:
-        return (0, None, None, None)
-    lines = getattr(decision, "lines", None)
-    if lines is not None:
-        return (2, None, decision.detail, [int(i) for i in lines])
-    return (1, decision.reason, decision.detail, None)
+DECISION_ROWS = 1 << 16  # changed rows a row group of the decision file holds: a unit reads the groups of its slice
+_ROWS_KEY = b"decided_rows"
 
 
-DECISIONS_SCHEMA = pa.schema([("kind", pa.int8()), ("reason", pa.string()), ("detail", pa.string()), ("lines", pa.list_(pa.int64()))])
+def write_decisions(path: Path, decisions: Decisions) -> None:
+    """The changed rows (columns: row, kind, reason, detail, lines), a row group at a time; the number
+    of decided rows in the schema's metadata."""
+    schema = DECISIONS_SCHEMA.with_metadata({_ROWS_KEY: str(decisions.num_rows).encode()})
+    with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+        if not decisions.changed:
+            writer.write_table(schema.empty_table())
+        for start in range(0, decisions.changed, DECISION_ROWS):
+            writer.write_table(decisions.table.slice(start, DECISION_ROWS).replace_schema_metadata(schema.metadata),
+                               row_group_size=DECISION_ROWS)
 
 
-DECISION_ROWS = 1 << 16  # rows a row group of the decision file holds: a unit reads the groups of its slice
-
-
-def write_decisions(path: Path, decisions: Sequence) -> None:
-    """The decisions, a row group at a time (the rows of one group are all that is converted at once)."""
-    with pq.ParquetWriter(path, DECISIONS_SCHEMA, compression="zstd") as writer:
-        for start in range(0, max(len(decisions), 1), DECISION_ROWS):
-            rows = [_decision_row(d) for d in decisions[start : start + DECISION_ROWS]]
-            writer.write_table(pa.table({name: [row[i] for row in rows] for i, name in enumerate(DECISIONS_SCHEMA.names)},
-                                        schema=DECISIONS_SCHEMA), row_group_size=DECISION_ROWS)
-
-
-def read_decisions(path: Path, drop_type, edit_type, start: int = 0, stop: int | None = None) -> list:
-    """The decisions of rows [start, stop) (all by default), reading only the row groups that hold them."""
+def read_decisions(path: Path, start: int = 0, stop: int | None = None) -> Decisions:
+    """The decisions of rows [start, stop) (all by default), numbered from `start`; reads only the
+    row groups whose rows (by the row column's statistics) reach into the range."""
     source = pq.ParquetFile(path)
-    stop = source.metadata.num_rows if stop is None else stop
-    groups, first, offset = [], None, 0
+    total = int(source.schema_arrow.metadata[_ROWS_KEY])
+    stop = total if stop is None else stop
+    groups = []
     for group in range(source.num_row_groups):
-        rows = source.metadata.row_group(group).num_rows
-        if offset < stop and offset + rows > start:
+        meta = source.metadata.row_group(group)
+        stats = meta.column(0).statistics
+        if meta.num_rows and (stats is None or not stats.has_min_max or (stats.min < stop and stats.max >= start)):
             groups.append(group)
-            first = offset if first is None else first
-        offset += rows
-    if not groups:
-        return []
-    table = source.read_row_groups(groups).slice(start - first, stop - start)
-    out: list = []
-    for kind, reason, detail, lines in zip(*(table.column(n).to_pylist() for n in DECISIONS_SCHEMA.names)):
-        out.append(None if kind == 0 else drop_type(reason, detail) if kind == 1 else edit_type(lines, detail))
-    return out
+    table = source.read_row_groups(groups).replace_schema_metadata(None) if groups else DECISIONS_SCHEMA.empty_table()
+    return Decisions(total, table).slice(start, stop)
 
 
 class TableLog:

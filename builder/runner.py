@@ -39,7 +39,7 @@ from builder.publish.local import LocalRelease
 from builder.publish.manifest import read_manifest, write_json
 from builder.publish.release import Release
 from builder.publish.versions import published_versions
-from builder.stages import Drop, Edit, GlobalContext, GlobalStage, Keys
+from builder.stages import Decisions, GlobalContext, GlobalStage, Keys
 from builder.tally import Funnel, Tally, add_source_stats
 from builder.units import REJECTED_SCHEMA, REMOVED_LINES_SCHEMA, UnitRun, UnitSpec, UnitTask
 
@@ -261,7 +261,7 @@ class Build:
         columns_so_far = self._base_schema()
         done: list[list[dict]] = []  # per segment: each unit's marker
         slices: list[str] = []  # per unit: sha256 of its part of the last global decision
-        decisions: list = []
+        decision_file: Path | None = None  # the last global stage's decisions (`checkpoint.write_decisions`)
         offsets: list[int] = []
         global_stage: GlobalStage | None = None
         entering: int | None = None
@@ -305,7 +305,7 @@ class Build:
                                       previous_stage, store, config_sha, progress)
             elif pending:
                 source_of = self._reader_for(units, markers) if index == 0 else self._filter_for(
-                    units, done[-1], decisions, offsets, previous_stage, store, index - 1)
+                    units, done[-1], decision_file, offsets, previous_stage, store, index - 1)
                 self._run_units(index, segment, schema, last, units, pending, markers, source_of, store, config_sha, progress)
             for marker in markers:
                 self._merge(Tally.from_dict(marker["tally"]))
@@ -313,13 +313,12 @@ class Build:
             fault_point(f"after:segment-{index}")
             if last:
                 return self._assemble(staging, store, units, done, schema)
-            decisions = self._decide(global_stage, index, units, markers, staging, store, config_sha)
+            decision_file = self._decide(global_stage, index, units, markers, staging, store, config_sha)
             offsets = [0]
             for marker in markers:
                 offsets.append(offsets[-1] + marker["rows_count"])
-            slices = [decisions_sha(decisions[offsets[u] : offsets[u + 1]]) for u in range(len(units))]
-            if self._whole_units():
-                decisions = []  # each unit's task reads its slice from the decision file; the list is not needed here again
+            # Each unit's slice, read from the file (only the row groups that reach into it): the driver never holds them all.
+            slices = [decisions_sha(read_decisions(decision_file, offsets[u], offsets[u + 1])) for u in range(len(units))]
             entering = self.stage_stats[global_stage.type].documents_out  # after the decision: the survivors
         raise AssertionError("unreachable: the last segment returns")
 
@@ -436,21 +435,25 @@ class Build:
 
         return read
 
-    def _filter_for(self, units, markers, decisions, offsets, stage: GlobalStage, store: UnitStore, segment: int):
-        """Later segments: a unit's rows of the segment before, as the global stage decided."""
+    def _filter_for(self, units, markers, decision_file: Path, offsets, stage: GlobalStage, store: UnitStore, segment: int):
+        """Later segments: a unit's rows of the segment before, as the global stage decided (its slice of the decision file)."""
         def survivors(run: UnitRun) -> Iterator[dict[str, list]]:
             marker = markers[run.index]
-            run.input_sha = sha256_json({"rows": marker["rows_sha256"], "decisions": decisions_sha(decisions[offsets[run.index] : offsets[run.index + 1]])})
+            decisions = read_decisions(decision_file, offsets[run.index], offsets[run.index + 1])
+            run.input_sha = sha256_json({"rows": marker["rows_sha256"], "decisions": decisions_sha(decisions)})
             folder = store.unit_dir(segment, units[run.index][0])
             paths = [folder / r["path"] for r in marker["rows"]]
             carried = [name for name in pq.ParquetFile(paths[0]).schema_arrow.names if name not in stage.key_columns()] if paths else []
-            yield from run.filter(paths, carried, decisions[offsets[run.index] : offsets[run.index + 1]], stage.type,
+            yield from run.filter(paths, carried, decisions, stage.type,
                                   self.config.executor.batch_size)
 
         return survivors
 
-    def _decide(self, stage: GlobalStage, index: int, units, markers: list[dict], staging, store: UnitStore, config_sha: str) -> list:
-        """The global decision on keys only; recorded as a unit of its own (decisions, counters, artifacts)."""
+    def _decide(self, stage: GlobalStage, index: int, units, markers: list[dict], staging, store: UnitStore, config_sha: str) -> Path:
+        """The global decision on keys only; recorded as a unit of its own (decisions, counters, artifacts).
+
+        Returns the decision file: the stage's `Decisions` (the changed rows only, as columns) are
+        written to it and dropped here; units read their slices from the file."""
         previous = [[p.name, sha256_file(p / "MANIFEST.json")] for p in staging.previous_versions if (p / "MANIFEST.json").is_file()]
         input_sha = sha256_json({"rows": [m["rows_sha256"] for m in markers], "previous_versions": previous})
         folder = store.decision_dir(index)
@@ -459,7 +462,6 @@ class Build:
         rows = sum(m["rows_count"] for m in markers)
         if record is not None:
             log.info("%s: the decision on %s documents recorded by an earlier run is reused", stage.type, f"{rows:,}")
-            decisions = read_decisions(folder / "decisions.parquet", Drop, Edit)
         else:
             started = time.perf_counter()
             store.start(folder)
@@ -470,17 +472,19 @@ class Build:
             schema = pq.read_schema(paths[0]) if paths else pa.schema([("id", pa.string()), *stage.key_columns().items()])
             with Spinner(f"{stage.type}: deciding on {rows:,} documents", self.progress):
                 decisions = stage.decide(Keys(paths, pa.schema([schema.field(name) for name in names])), context)
-            if len(decisions) != rows:
-                raise RuntimeError(f"stage {stage.type!r} returned {len(decisions)} decisions for {rows} rows")
+            if not isinstance(decisions, Decisions) or decisions.num_rows != rows:
+                raise RuntimeError(f"stage {stage.type!r} returned {decisions!r:.80} for {rows} rows, not Decisions of {rows} rows")
             write_decisions(folder / "decisions.parquet", decisions)
+            drops = decisions.dropped
+            del decisions
             record = store.record(folder, config_sha, input_sha, {
                 "stage": stage.type, "counters": dict(context.counters), "seconds": time.perf_counter() - started,
-                "drops": sum(isinstance(d, Drop) for d in decisions)})
+                "drops": drops})
         self.global_seconds[stage.type] = record["seconds"]
         self.counters.update(record["counters"])
         self.stage_stats.setdefault(stage.type, StageStats()).documents_out -= record["drops"]
         self._artifacts.append((stage.type, folder / "artifacts"))
-        return decisions
+        return folder / "decisions.parquet"
 
     def _assemble(self, staging, store: UnitStore, units, done: list[list[dict]], schema: pa.Schema) -> tuple[list[ShardInfo], list[ShardInfo]]:
         """The shards from the units' recorded tables, in input order: the same bytes however many runs made them."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -24,7 +25,7 @@ from builder.config import InputConfig, StageConfig
 from builder.io.readers import DocumentReader, InputError, InputFile, SourceBatch
 from builder.io.writers import WORK_FILE_OPTIONS, ShardWriter
 from builder.pipeline import REJECTED_COLUMNS, REMOVED_LINE_COLUMNS, ProcessedBatch, SegmentTask, StageStats
-from builder.stages import Drop, Edit
+from builder.stages import Decisions, Drop, Edit
 from builder.tally import Tally
 
 REJECTED_SCHEMA = pa.schema([(name, pa.string()) for name in REJECTED_COLUMNS])
@@ -81,21 +82,25 @@ class UnitRun:
         self.tally.sources = reader.sources
         self.tally.empty_files = list(reader.empty_files)
 
-    def filter(self, paths: list[Path], carried: list[str], decisions: list, stage_type: str, batch_size: int) -> Iterator[dict[str, list]]:
-        """Stream the unit's rows of the segment before onward: drop, edit or pass each as decided; key columns stay behind."""
+    def filter(self, paths: list[Path], carried: list[str], decisions: Decisions, stage_type: str, batch_size: int) -> Iterator[dict[str, list]]:
+        """Stream the unit's rows of the segment before onward: drop, edit or pass each as decided (`decisions`:
+        the unit's slice, rows numbered from its first); key columns stay behind."""
         stats = self.tally.stage_stats.setdefault(stage_type, StageStats())
+        changed = decisions.rows()
         offset = 0
         for path in paths:
             for record_batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size, columns=carried):
                 columns = record_batch.to_pydict()
-                batch_decisions = decisions[offset : offset + record_batch.num_rows]
-                offset += record_batch.num_rows
-                if not any(batch_decisions):
+                start, offset = offset, offset + record_batch.num_rows
+                first, last = np.searchsorted(changed, [start, offset]).tolist()
+                if first == last:
                     yield columns
                     continue
+                batch_decisions = dict(decisions.slice(start, offset).changes())  # the batch's changed rows only
                 result = ProcessedBatch({})
                 keep = []
-                for row, decision in enumerate(batch_decisions):
+                for row in range(record_batch.num_rows):
+                    decision = batch_decisions.get(row)
                     if isinstance(decision, Edit):
                         before = columns["text"][row]
                         after = remove_lines(before, decision.lines, stage_type, columns["id"][row])
@@ -211,7 +216,7 @@ class UnitTask:
         paths = [_visible(Path(p)) for p in spec.rows]
         carried = [name for name in pq.ParquetFile(paths[0]).schema_arrow.names if name not in self.previous_keys] if paths else []
         start, stop = spec.decisions or (0, 0)
-        decisions = read_decisions(_visible(self.decision_file), Drop, Edit, start, stop) if stop > start else []
+        decisions = read_decisions(_visible(self.decision_file), start, stop) if stop > start else Decisions(0)
         return unit.filter(paths, carried, decisions, self.previous_stage or "", self.batch_size)
 
 

@@ -226,16 +226,25 @@ def test_a_marker_is_trusted_only_with_its_config_its_input_and_all_its_files(tm
     assert store.load(folder, "config-1", "input-1") is None and list(folder.iterdir()) == []
 
 
-def test_decisions_round_trip_and_their_hash_sees_every_field(tmp_path):
+def test_decisions_round_trip_and_their_hash_sees_every_field(tmp_path, monkeypatch):
+    from builder import checkpoint
     from builder.checkpoint import decisions_sha, read_decisions, write_decisions
-    from builder.stages import Drop, Edit
+    from builder.stages import Decisions, Drop, Edit
 
-    decisions = [None, Drop("dedup.exact", "v1.0.0:doc-3"), Edit([0, 4, 4], None), Drop("dedup.near", None), Edit([2], "boilerplate")]
+    rows = [None, Drop("dedup.exact", "v1.0.0:doc-3"), Edit([0, 4, 4], None), Drop("dedup.near", None), Edit([2], "boilerplate"), None]
+    decisions = Decisions.of(rows)
+    assert decisions.changed == 4 and decisions.dropped == 2 and list(decisions) == rows
     write_decisions(tmp_path / "d.parquet", decisions)
-    assert read_decisions(tmp_path / "d.parquet", Drop, Edit) == decisions
-    variants = [decisions[:1] + [Drop("dedup.exact", "v1.0.0:doc-4")] + decisions[2:], decisions[:2] + [Edit([0, 4], None)] + decisions[3:],
-                decisions[:3] + [None] + decisions[4:], decisions[:-1]]
-    assert len({decisions_sha(d) for d in [decisions, *variants]}) == 1 + len(variants)
+    assert read_decisions(tmp_path / "d.parquet") == decisions
+    monkeypatch.setattr(checkpoint, "DECISION_ROWS", 1)  # a row group per changed row: a slice reads only some
+    write_decisions(tmp_path / "small.parquet", decisions)
+    for start, stop in [(0, 6), (1, 3), (2, 2), (3, 6), (5, 6)]:
+        assert list(read_decisions(tmp_path / "small.parquet", start, stop)) == rows[start:stop]
+    write_decisions(tmp_path / "none.parquet", Decisions(3))
+    assert list(read_decisions(tmp_path / "none.parquet")) == [None] * 3
+    variants = [rows[:1] + [Drop("dedup.exact", "v1.0.0:doc-4")] + rows[2:], rows[:2] + [Edit([0, 4], None)] + rows[3:],
+                rows[:3] + [None] + rows[4:], rows[:-1], rows + [None]]
+    assert len({decisions_sha(Decisions.of(d)) for d in [rows, *variants]}) == 1 + len(variants)
 
 
 def test_units_group_small_files_and_keep_a_big_one_alone():

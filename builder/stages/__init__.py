@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator, Mapping
 
-from builder.stages.base import Batch, Drop, Edit, GlobalContext, GlobalStage, Keys, Stage, StageParams
+from builder.stages.base import Batch, Decisions, Drop, Edit, GlobalContext, GlobalStage, Keys, Stage, StageParams
 
 # Built-in stages (order is irrelevant; the config sets the order).
 BUILTIN_STAGES = {
@@ -69,4 +69,4 @@ class StageRegistry(Mapping):
 STAGES = StageRegistry(BUILTIN_STAGES)
 register = STAGES.register
 
-__all__ = ["STAGES", "register", "Batch", "Drop", "Edit", "GlobalContext", "GlobalStage", "Keys", "Stage", "StageParams"]
+__all__ = ["STAGES", "register", "Batch", "Decisions", "Drop", "Edit", "GlobalContext", "GlobalStage", "Keys", "Stage", "StageParams"]

@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterator, Protocol, Sequence
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict
@@ -49,6 +50,128 @@ class Edit:
 
     lines: Sequence[int]
     detail: str | None = None
+
+
+DECISIONS_SCHEMA = pa.schema([("row", pa.int64()), ("kind", pa.int8()), ("reason", pa.string()), ("detail", pa.string()),
+                              ("lines", pa.list_(pa.int64()))])
+DROP, EDIT = 1, 2  # `kind`
+
+
+class Decisions:
+    """A global stage's decisions as columns: only the rows it drops or edits, in row order.
+
+    `table` (`DECISIONS_SCHEMA`) has one row per dropped or edited row: its position among the
+    `num_rows` decided rows, `kind` (DROP or EDIT), a Drop's `reason`, the `detail`, an Edit's
+    `lines`. Kept rows are not in it, so the decisions take memory in proportion to the rows
+    changed (their details and line numbers), nothing per kept row. The runner writes the table
+    to the decision file and each unit reads its slice; nothing turns it into a list a row.
+
+    For tests and benchmarks it also reads as the sequence of one `Drop`, `Edit` or None per
+    row (`len`, indexing, iteration; equal to such a list), made on the fly.
+    """
+
+    def __init__(self, num_rows: int, table: pa.Table | None = None):
+        self.num_rows = int(num_rows)
+        self.table = (table if table is not None else DECISIONS_SCHEMA.empty_table()).cast(DECISIONS_SCHEMA)
+        self._rows: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, decisions: Sequence["Drop | Edit | None"]) -> "Decisions":
+        """From one Drop, Edit or None per row (tests, small runs)."""
+        changed = [(row, d) for row, d in enumerate(decisions) if d is not None]
+        edit = [isinstance(d, Edit) for _, d in changed]
+        return cls(len(decisions), pa.table({
+            "row": pa.array([row for row, _ in changed], pa.int64()),
+            "kind": pa.array([EDIT if e else DROP for e in edit], pa.int8()),
+            "reason": pa.array([None if e else d.reason for e, (_, d) in zip(edit, changed)], pa.string()),
+            "detail": pa.array([d.detail for _, d in changed], pa.string()),
+            "lines": pa.array([[int(i) for i in d.lines] if e else None for e, (_, d) in zip(edit, changed)], pa.list_(pa.int64()))},
+            schema=DECISIONS_SCHEMA))
+
+    @classmethod
+    def drops(cls, num_rows: int, rows, reasons, details) -> "Decisions":
+        """Rows (increasing) dropped, each with its reason and detail."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return cls(num_rows, pa.table({"row": rows, "kind": np.full(rows.size, DROP, np.int8), "reason": _column(reasons, pa.string()),
+                                       "detail": _column(details, pa.string()), "lines": pa.nulls(rows.size, pa.list_(pa.int64()))},
+                                      schema=DECISIONS_SCHEMA))
+
+    @classmethod
+    def edits(cls, num_rows: int, rows, lines, details) -> "Decisions":
+        """Rows (increasing) edited, each with the lines it loses and a detail."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return cls(num_rows, pa.table({"row": rows, "kind": np.full(rows.size, EDIT, np.int8), "reason": pa.nulls(rows.size, pa.string()),
+                                       "detail": _column(details, pa.string()), "lines": _column(lines, pa.list_(pa.int64()))},
+                                      schema=DECISIONS_SCHEMA))
+
+    @property
+    def changed(self) -> int:
+        """How many rows are dropped or edited."""
+        return self.table.num_rows
+
+    @property
+    def dropped(self) -> int:
+        return int((self.table["kind"].to_numpy() == DROP).sum())
+
+    def rows(self) -> np.ndarray:
+        if self._rows is None:
+            self._rows = self.table["row"].to_numpy()
+        return self._rows
+
+    def slice(self, start: int, stop: int) -> "Decisions":
+        """The decisions of rows [start, stop), numbered from `start`."""
+        rows = self.rows()
+        first, last = np.searchsorted(rows, [start, stop]).tolist()
+        part = self.table.slice(first, last - first)
+        return Decisions(stop - start, part.set_column(0, "row", pa.array(rows[first:last] - start, pa.int64())))
+
+    def changes(self) -> Iterator[tuple[int, "Drop | Edit"]]:
+        """(row, Drop or Edit) of each changed row, in order."""
+        for batch in self.table.to_batches():
+            for row, kind, reason, detail, lines in zip(*(batch.column(n).to_pylist() for n in DECISIONS_SCHEMA.names)):
+                yield row, Drop(reason, detail) if kind == DROP else Edit(lines, detail)
+
+    # -- the sequence of one decision a row, for tests and benchmarks ----------------
+    def __len__(self) -> int:
+        return self.num_rows
+
+    def __iter__(self) -> Iterator["Drop | Edit | None"]:
+        row = 0
+        for at, decision in self.changes():
+            while row < at:
+                yield None
+                row += 1
+            yield decision
+            row += 1
+        while row < self.num_rows:
+            yield None
+            row += 1
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return list(self)[index]
+        index = index + self.num_rows if index < 0 else index
+        if not 0 <= index < self.num_rows:
+            raise IndexError(index)
+        at = int(np.searchsorted(self.rows(), index))
+        if at == self.changed or self.rows()[at] != index:
+            return None
+        return next(self.slice(index, index + 1).changes())[1]
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, Decisions):
+            return self.num_rows == other.num_rows and self.table.equals(other.table)
+        if isinstance(other, (list, tuple)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"Decisions({self.num_rows}, {list(self.changes())!r})"
+
+
+def _column(values, dtype: pa.DataType):
+    """Arrow columns as they are; anything else (a list) converted."""
+    return values.cast(dtype) if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(list(values), dtype)
 
 
 @dataclass
@@ -194,11 +317,11 @@ class GlobalStage(Stage):
 
     `__call__` runs in the parallel map and adds the key columns (`key_columns()`);
     `decide` then sees only those keys for all live rows in input order (plus `id`),
-    never the texts, and returns one decision per row:
+    never the texts, and returns `Decisions`: columns holding only the rows it changes, in row
+    order (a row not in them is kept unchanged):
 
-    - `None`: keep the row unchanged;
-    - `Drop(reason, detail)`: drop it (recorded in the rejected files with its text);
-    - `Edit(lines, detail)`: keep it without the given lines (see `Edit`).
+    - a drop (`reason`, `detail`): drop it (recorded in the rejected files with its text);
+    - an edit (`lines`, `detail`): keep it without the given lines (see `Edit`).
 
     The runner applies the decisions while it streams the rows to the next segment and
     counts them (documents and characters out of the stage, lines and characters removed).
@@ -213,5 +336,6 @@ class GlobalStage(Stage):
         """Internal columns (names start with `_`) that `__call__` adds and `decide` reads."""
 
     @abstractmethod
-    def decide(self, keys: Keys, context: GlobalContext) -> list[Drop | Edit | None]:
-        """One Drop, Edit or None per row of `keys` (`id` + key columns of every live row, in input order)."""
+    def decide(self, keys: Keys, context: GlobalContext) -> Decisions:
+        """The drops and edits among the rows of `keys` (`id` + key columns of every live row, in input order),
+        `num_rows` = `keys.num_rows`."""

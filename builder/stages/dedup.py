@@ -37,7 +37,7 @@ import pyarrow as pa
 from pydantic import Field, model_validator
 
 from builder.stages import register
-from builder.stages.base import Batch, Drop, GlobalContext, GlobalStage, Keys, StageParams
+from builder.stages.base import Batch, Decisions, GlobalContext, GlobalStage, Keys, StageParams
 from builder.stages.dedup_keys import EXACT, KEY_SCHEME, LENGTH, MINHASH, PublishedKeys, _fill_fixed_binary, _write_artifacts
 from builder.text.chars import WIDTH_FOLD
 from builder.text.minhash import SCHEME, VALUE_DTYPE, minhash_signatures, to_codepoints
@@ -153,7 +153,7 @@ class Dedup(GlobalStage):
             batch.count("dedup.too_short_for_near", int((lengths < self.params.ngram).sum()))
         return batch
 
-    def decide(self, keys: Keys, context: GlobalContext) -> list[Drop | None]:
+    def decide(self, keys: Keys, context: GlobalContext) -> Decisions:
         p = self.params
         published = PublishedKeys.find(context.previous_versions, p) if p.cross_version else PublishedKeys()
         files = keys.files()
@@ -224,7 +224,7 @@ class Outcome:
     stats: ClusterStats
 
 
-def _finish(p: DedupParams, keys: Keys, published: "PublishedKeys", outcome: Outcome, artifacts_dir: Path) -> list[Drop | None]:
+def _finish(p: DedupParams, keys: Keys, published: "PublishedKeys", outcome: Outcome, artifacts_dir: Path) -> Decisions:
     """Decisions, the summary and the artifacts from an outcome: one place for both engines' decides.
 
     Reads this run's ids (and the published ones) only at the rows it names, and the keys
@@ -237,9 +237,7 @@ def _finish(p: DedupParams, keys: Keys, published: "PublishedKeys", outcome: Out
     if p.near:
         for i in np.flatnonzero(~outcome.exact).tolist():
             details[i] = f"{details[i]} (Jaccard ~{float(outcome.similarity[i]):.2f})"
-    out: list[Drop | None] = [None] * n
-    for row, reason, detail in zip(dropped.tolist(), reasons.tolist(), details):
-        out[row] = Drop(reason, detail)
+    out = Decisions.drops(n, dropped, reasons.tolist(), details)
 
     _, members = np.unique(outcome.groups, return_counts=True)  # a group: its kept document and the copies dropped for it
     sizes, count = np.unique(members + 1, return_counts=True)

@@ -52,7 +52,7 @@ import pyarrow.compute as pc
 from pydantic import Field, model_validator
 
 from builder.stages import register
-from builder.stages.base import Batch, Edit, GlobalContext, GlobalStage, Keys, StageParams
+from builder.stages.base import Batch, Decisions, GlobalContext, GlobalStage, Keys, StageParams
 from builder.text.line_keys import line_keys
 from builder.text.minhash import mix64
 
@@ -153,7 +153,7 @@ class LineFrequency(GlobalStage):
         batch.count("line_frequency.lines_counted", len(records))
         return batch
 
-    def decide(self, keys: Keys, context: GlobalContext) -> list[Edit | None]:
+    def decide(self, keys: Keys, context: GlobalContext) -> Decisions:
         p = self.params
         files = keys.files()
         if context.cluster is not None and files and keys.num_rows:  # an engine with a cluster: shuffles over the key files
@@ -167,15 +167,15 @@ class LineFrequency(GlobalStage):
             site, site_hash = site_ids(keys.column(SITE))
             chrome = chrome_lines(records, doc, site, site_hash, n, p)
             edits = document_edits(records, doc, doc_chars, chrome, p, context.counters)
-        out: list[Edit | None] = [None] * keys.num_rows
-        for d, lines in edits:
-            out[d] = Edit(lines, f"{len(lines)} lines repeated across documents")
-        return out
+        rows, lines = edits
+        details = pc.binary_join_element_wise(pc.cast(pc.list_value_length(lines), pa.string()), " lines repeated across documents", "")
+        return Decisions.edits(keys.num_rows, rows, lines, details)
 
 
 def document_edits(records: np.ndarray, doc: np.ndarray, doc_chars: np.ndarray, chrome: np.ndarray,
-                   p: LineFrequencyParams, counters) -> list[tuple[int, list[int]]]:
-    """(document, line indices to remove) of each document that loses lines, after the copy guard.
+                   p: LineFrequencyParams, counters) -> tuple[np.ndarray, pa.ListArray]:
+    """The documents that lose lines, after the copy guard (increasing), and the line indices each loses
+    (as columns: no Python object per document).
 
     `doc` indexes `doc_chars` (a whole run's documents, or one block's, `doc` then counted from the block's first).
     """
@@ -188,11 +188,12 @@ def document_edits(records: np.ndarray, doc: np.ndarray, doc_chars: np.ndarray, 
     chrome = chrome & ~guarded[doc]
     rows = np.flatnonzero(chrome)
     if not len(rows):
-        return []
+        return np.empty(0, np.int64), pa.array([], pa.list_(pa.int64()))
     line_doc = doc[rows]
-    line_index = records["index"][rows]
+    line_index = records["index"][rows].astype(np.int64)
     starts = np.flatnonzero(np.concatenate([[True], line_doc[1:] != line_doc[:-1]]))
-    return [(int(line_doc[start]), line_index[start:end].tolist()) for start, end in zip(starts.tolist(), [*starts[1:].tolist(), len(rows)])]
+    offsets = np.concatenate([starts, [len(rows)]]).astype(np.int32)
+    return line_doc[starts].astype(np.int64), pa.ListArray.from_arrays(pa.array(offsets), pa.array(line_index))
 
 
 def chrome_lines(records: np.ndarray, doc: np.ndarray, site: np.ndarray, site_hash: np.ndarray, n_docs: int,

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
+import pyarrow as pa
 
 from builder.stages.base import Cluster
 from builder.stages.blocks import block_of, concat, read_row_group, row_groups, split
@@ -51,7 +52,7 @@ class _Block:
         return read_row_group(self.path, self.group, list(names))
 
 
-def decide_on_cluster(cluster: Cluster, files: list, p: LineFrequencyParams, counters: Counter) -> list[tuple[int, list[int]]]:
+def decide_on_cluster(cluster: Cluster, files: list, p: LineFrequencyParams, counters: Counter) -> tuple[np.ndarray, pa.ChunkedArray]:
     """(document, line indices to remove) of every edited document, decided by shuffles on `cluster`."""
     blocks = [_Block(i, *group) for i, group in enumerate(row_groups(files))]
     starts = np.array([b.start for b in blocks], dtype=np.int64)
@@ -68,7 +69,9 @@ def decide_on_cluster(cluster: Cluster, files: list, p: LineFrequencyParams, cou
         counters.update(block_counts)
     for name in ("line_frequency.documents_guarded", "line_frequency.lines_guarded"):
         counters[name] += 0  # present when zero, as the decide in one process leaves them
-    return [edit for block_edits in cluster.get(edits) for edit in block_edits]
+    parts = cluster.get(edits)  # per block: its edited documents and their lines, as columns
+    return (np.concatenate([np.empty(0, np.int64), *(rows for rows, _ in parts)]).astype(np.int64),
+            pa.chunked_array([lines for _, lines in parts], pa.list_(pa.int64())))
 
 
 def _empty(*dtypes) -> tuple:
@@ -194,4 +197,5 @@ def _block_edits(index: int, pieces: list[tuple], blocks: list[_Block], p: LineF
     chrome[keep & mask] = False
     counters: Counter = Counter()
     edits = document_edits(records, doc, table[CHARS].to_numpy().astype(np.int64), chrome, p, counters)
-    return [(d + block.start, lines) for d, lines in edits], counters
+    rows, lines = edits
+    return (rows + block.start, lines), counters
