@@ -21,6 +21,7 @@ import shutil
 from pathlib import Path
 from typing import Iterator, Sequence
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -81,6 +82,21 @@ def decisions_sha(decisions: Decisions) -> str:
             digest.update(repr(row).encode("utf-8"))
             digest.update(b"\n")
     return digest.hexdigest()
+
+
+def unit_decisions_shas(path: Path, offsets: Sequence[int]) -> list[str]:
+    """`decisions_sha` of each unit's slice [offsets[u], offsets[u + 1]) of a decision file, in one pass
+    over its row groups (a unit reading its own slice gets the same hash)."""
+    digests = [hashlib.sha256(f"{stop - start}\n".encode("utf-8")) for start, stop in zip(offsets, offsets[1:])]
+    bounds = np.asarray(offsets, dtype=np.int64)
+    source = pq.ParquetFile(path)
+    for group in range(source.num_row_groups):
+        for batch in source.read_row_group(group).to_batches():
+            unit = np.searchsorted(bounds, batch.column(0).to_numpy(), side="right") - 1
+            for u, (row, *rest) in zip(unit.tolist(), zip(*(batch.column(n).to_pylist() for n in DECISIONS_SCHEMA.names))):
+                digests[u].update(repr((row - offsets[u], *rest)).encode("utf-8"))
+                digests[u].update(b"\n")
+    return [digest.hexdigest() for digest in digests]
 
 
 DECISION_ROWS = 1 << 16  # changed rows a row group of the decision file holds: a unit reads the groups of its slice

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from builder.config import BuilderConfig, StageConfig
 from builder.checkpoint import (TableLog, UnitStore, decisions_sha, group_units, link_tree, read_decisions, segment_config_sha,
-                                sha256_json, unit_key, write_decisions)
+                                sha256_json, unit_decisions_shas, unit_key, write_decisions)
 from builder.engines import make_engine
 from builder.faults import fault_point
 from builder.io.source_stats import SourceStats
@@ -317,8 +317,7 @@ class Build:
             offsets = [0]
             for marker in markers:
                 offsets.append(offsets[-1] + marker["rows_count"])
-            # Each unit's slice, read from the file (only the row groups that reach into it): the driver never holds them all.
-            slices = [decisions_sha(read_decisions(decision_file, offsets[u], offsets[u + 1])) for u in range(len(units))]
+            slices = unit_decisions_shas(decision_file, offsets)  # one pass over the file, a row group at a time
             entering = self.stage_stats[global_stage.type].documents_out  # after the decision: the survivors
         raise AssertionError("unreachable: the last segment returns")
 

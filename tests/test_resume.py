@@ -228,7 +228,7 @@ def test_a_marker_is_trusted_only_with_its_config_its_input_and_all_its_files(tm
 
 def test_decisions_round_trip_and_their_hash_sees_every_field(tmp_path, monkeypatch):
     from builder import checkpoint
-    from builder.checkpoint import decisions_sha, read_decisions, write_decisions
+    from builder.checkpoint import decisions_sha, read_decisions, unit_decisions_shas, write_decisions
     from builder.stages import Decisions, Drop, Edit
 
     rows = [None, Drop("dedup.exact", "v1.0.0:doc-3"), Edit([0, 4, 4], None), Drop("dedup.near", None), Edit([2], "boilerplate"), None]
@@ -240,6 +240,9 @@ def test_decisions_round_trip_and_their_hash_sees_every_field(tmp_path, monkeypa
     write_decisions(tmp_path / "small.parquet", decisions)
     for start, stop in [(0, 6), (1, 3), (2, 2), (3, 6), (5, 6)]:
         assert list(read_decisions(tmp_path / "small.parquet", start, stop)) == rows[start:stop]
+    offsets = [0, 1, 1, 3, 6]  # each unit's slice hashed in one pass = the hash of the slice it reads
+    assert unit_decisions_shas(tmp_path / "small.parquet", offsets) == [
+        decisions_sha(read_decisions(tmp_path / "small.parquet", a, b)) for a, b in zip(offsets, offsets[1:])]
     write_decisions(tmp_path / "none.parquet", Decisions(3))
     assert list(read_decisions(tmp_path / "none.parquet")) == [None] * 3
     variants = [rows[:1] + [Drop("dedup.exact", "v1.0.0:doc-4")] + rows[2:], rows[:2] + [Edit([0, 4], None)] + rows[3:],
