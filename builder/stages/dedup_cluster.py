@@ -25,13 +25,13 @@ With B blocks and P partitions:
 What comes back to the driver: counts and flags per task, the exact copies (two int64 and a
 flag each) and the near copies with their keeper and agreement (two int64 and a float): 17
 to 24 bytes per dropped document, nothing per kept one. Everything else per document on the
-driver is the runner's (the decision list: 8 bytes a row, and a `Drop` with its detail, about
-600 bytes, per dropped row) and `_finish`'s (ids of the rows it names; the artifacts written
-part by part). Measured (`benchmarks/bench_ray.py --no-build --decide 1000000`, 158,062
-dropped): this module adds about 55 MB to the driver, some 3 MB of it per shuffle (Ray's own
-bookkeeping, 11 shuffles) and the rest the dropped rows' arrays; the deciding process peaked
-at 651 MB against 1,025 MB for the decide in one process, whose memory grows by about 600
-bytes a document.
+driver is `_finish`'s: the ids of the rows it names and each dropped row's detail (Python
+strings while they are made), then the `Decisions` columns of the dropped rows (~80 bytes
+each) that the runner writes to the decision file and lets go; the artifacts are written
+part by part. Measured (`benchmarks/bench_ray.py --no-build --decide 1000000`, 158,062
+dropped): the deciding process peaked at 600 MB (143 MB before the decide; some 3 MB per
+shuffle is Ray's own bookkeeping, 11 shuffles) against 997 MB for the decide in one process,
+whose memory grows by about 600 bytes a document.
 
 Blocks are read again by each step that needs them (four times for the signatures) rather
 than held: on one machine that makes this slower than the local decide; the work and memory

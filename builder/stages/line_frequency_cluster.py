@@ -15,11 +15,12 @@ The same decision as the decide in one process, from the same functions of
    lines to remove (`document_edits`).
 
 The driver gets back counters and the edits (the decisions themselves); no line record passes
-through it, so its memory is the edits: (document, line numbers) per edited document, about
-1 KB each as Python objects with the runner's `Edit`. Measured (`benchmarks/bench_ray.py
+through it, so its memory is the edits, as columns: per block the edited documents (int64)
+and their line numbers (an Arrow list array, 8 bytes a line), chunked together into the
+`Decisions` the runner writes to the decision file. Measured (`benchmarks/bench_ray.py
 --no-build --decide 0 --lines 10000000`: 307,698 documents, 289,661 edited): the deciding
-process peaked at 428 MB (143 MB before the decide) against 906 MB for the decide in one
-process, which holds about 80 bytes per counted line. Sites are mixed into group keys by a hash of their name (`site_hash`), so a block
+process peaked at 326 MB (143 MB before the decide; 425 MB when each edit was a Python list)
+against 934 MB for the decide in one process, which holds about 80 bytes per counted line. Sites are mixed into group keys by a hash of their name (`site_hash`), so a block
 gives each site the same key as the whole run would.
 """
 from __future__ import annotations
