@@ -99,6 +99,7 @@ def unit_decisions_shas(path: Path, offsets: Sequence[int]) -> list[str]:
     return [digest.hexdigest() for digest in digests]
 
 
+DECISIONS_FORMAT = 2  # of decisions.parquet: 2 = the changed rows only, with a row column (1: a row per decided row)
 DECISION_ROWS = 1 << 16  # changed rows a row group of the decision file holds: a unit reads the groups of its slice
 _ROWS_KEY = b"decided_rows"
 

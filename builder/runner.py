@@ -23,8 +23,8 @@ from typing import Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 from builder.config import BuilderConfig, StageConfig
-from builder.checkpoint import (TableLog, UnitStore, decisions_sha, group_units, link_tree, read_decisions, segment_config_sha,
-                                sha256_json, unit_decisions_shas, unit_key, write_decisions)
+from builder.checkpoint import (DECISIONS_FORMAT, TableLog, UnitStore, decisions_sha, group_units, link_tree, read_decisions,
+                                segment_config_sha, sha256_json, unit_decisions_shas, unit_key, write_decisions)
 from builder.engines import make_engine
 from builder.faults import fault_point
 from builder.io.source_stats import SourceStats
@@ -454,7 +454,9 @@ class Build:
         Returns the decision file: the stage's `Decisions` (the changed rows only, as columns) are
         written to it and dropped here; units read their slices from the file."""
         previous = [[p.name, sha256_file(p / "MANIFEST.json")] for p in staging.previous_versions if (p / "MANIFEST.json").is_file()]
-        input_sha = sha256_json({"rows": [m["rows_sha256"] for m in markers], "previous_versions": previous})
+        # The decision file's layout is part of the record: one written by an earlier layout is decided again.
+        input_sha = sha256_json({"rows": [m["rows_sha256"] for m in markers], "previous_versions": previous,
+                                 "decisions_format": DECISIONS_FORMAT})
         folder = store.decision_dir(index)
         record = store.load(folder, config_sha, input_sha)
         self.reuse.append((f"{stage.type} decision", int(record is not None), 1))
