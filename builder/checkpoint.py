@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from builder.stages.base import DECISIONS_SCHEMA, Decisions
+from builder.stages.base import DECISIONS_SCHEMA, Decisions, decision_rows
 
 
 FORMAT = 1  # of the markers: a marker of another format is not trusted
@@ -77,10 +77,8 @@ def segment_config_sha(resolved: dict, stage_count: int, limit: int | None, samp
 def decisions_sha(decisions: Decisions) -> str:
     """sha256 of a run of a global stage's decisions (`Decisions`: the rows it changes, and how many rows in all)."""
     digest = hashlib.sha256(f"{decisions.num_rows}\n".encode("utf-8"))
-    for batch in decisions.table.to_batches():
-        for row in zip(*(batch.column(n).to_pylist() for n in DECISIONS_SCHEMA.names)):
-            digest.update(repr(row).encode("utf-8"))
-            digest.update(b"\n")
+    for row in decision_rows(decisions.table):
+        _add_row(digest, row)
     return digest.hexdigest()
 
 
@@ -91,12 +89,17 @@ def unit_decisions_shas(path: Path, offsets: Sequence[int]) -> list[str]:
     bounds = np.asarray(offsets, dtype=np.int64)
     source = pq.ParquetFile(path)
     for group in range(source.num_row_groups):
-        for batch in source.read_row_group(group).to_batches():
-            unit = np.searchsorted(bounds, batch.column(0).to_numpy(), side="right") - 1
-            for u, (row, *rest) in zip(unit.tolist(), zip(*(batch.column(n).to_pylist() for n in DECISIONS_SCHEMA.names))):
-                digests[u].update(repr((row - offsets[u], *rest)).encode("utf-8"))
-                digests[u].update(b"\n")
+        table = source.read_row_group(group)
+        units = np.searchsorted(bounds, table.column(0).to_numpy(), side="right") - 1
+        for u, (row, *rest) in zip(units.tolist(), decision_rows(table)):
+            _add_row(digests[u], (row - offsets[u], *rest))
     return [digest.hexdigest() for digest in digests]
+
+
+def _add_row(digest, row: tuple) -> None:
+    """One changed row into a decisions hash (its row numbered within the hashed slice)."""
+    digest.update(repr(row).encode("utf-8"))
+    digest.update(b"\n")
 
 
 DECISIONS_FORMAT = 2  # of decisions.parquet: 2 = the changed rows only, with a row column (1: a row per decided row)

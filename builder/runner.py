@@ -23,7 +23,7 @@ from typing import Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 from builder.config import BuilderConfig, StageConfig
-from builder.checkpoint import (DECISIONS_FORMAT, TableLog, UnitStore, decisions_sha, group_units, link_tree, read_decisions,
+from builder.checkpoint import (DECISIONS_FORMAT, TableLog, UnitStore, group_units, link_tree, read_decisions,
                                 segment_config_sha, sha256_json, unit_decisions_shas, unit_key, write_decisions)
 from builder.engines import make_engine
 from builder.faults import fault_point
@@ -305,7 +305,7 @@ class Build:
                                       previous_stage, store, config_sha, progress)
             elif pending:
                 source_of = self._reader_for(units, markers) if index == 0 else self._filter_for(
-                    units, done[-1], decision_file, offsets, previous_stage, store, index - 1)
+                    units, done[-1], input_shas, decision_file, offsets, previous_stage, store, index - 1)
                 self._run_units(index, segment, schema, last, units, pending, markers, source_of, store, config_sha, progress)
             for marker in markers:
                 self._merge(Tally.from_dict(marker["tally"]))
@@ -434,12 +434,12 @@ class Build:
 
         return read
 
-    def _filter_for(self, units, markers, decision_file: Path, offsets, stage: GlobalStage, store: UnitStore, segment: int):
+    def _filter_for(self, units, markers, input_shas, decision_file: Path, offsets, stage: GlobalStage, store: UnitStore, segment: int):
         """Later segments: a unit's rows of the segment before, as the global stage decided (its slice of the decision file)."""
         def survivors(run: UnitRun) -> Iterator[dict[str, list]]:
             marker = markers[run.index]
             decisions = read_decisions(decision_file, offsets[run.index], offsets[run.index + 1])
-            run.input_sha = sha256_json({"rows": marker["rows_sha256"], "decisions": decisions_sha(decisions)})
+            run.input_sha = input_shas[run.index]  # made from the one-pass hashes of the decision file
             folder = store.unit_dir(segment, units[run.index][0])
             paths = [folder / r["path"] for r in marker["rows"]]
             carried = [name for name in pq.ParquetFile(paths[0]).schema_arrow.names if name not in stage.key_columns()] if paths else []

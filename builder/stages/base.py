@@ -91,18 +91,21 @@ class Decisions:
     @classmethod
     def drops(cls, num_rows: int, rows, reasons, details) -> "Decisions":
         """Rows (increasing) dropped, each with its reason and detail."""
-        rows = np.asarray(rows, dtype=np.int64)
-        return cls(num_rows, pa.table({"row": rows, "kind": np.full(rows.size, DROP, np.int8), "reason": _column(reasons, pa.string()),
-                                       "detail": _column(details, pa.string()), "lines": pa.nulls(rows.size, pa.list_(pa.int64()))},
-                                      schema=DECISIONS_SCHEMA))
+        return cls._of_kind(num_rows, rows, DROP, details, reasons=reasons)
 
     @classmethod
     def edits(cls, num_rows: int, rows, lines, details) -> "Decisions":
         """Rows (increasing) edited, each with the lines it loses and a detail."""
+        return cls._of_kind(num_rows, rows, EDIT, details, lines=lines)
+
+    @classmethod
+    def _of_kind(cls, num_rows: int, rows, kind: int, details, reasons=None, lines=None) -> "Decisions":
         rows = np.asarray(rows, dtype=np.int64)
-        return cls(num_rows, pa.table({"row": rows, "kind": np.full(rows.size, EDIT, np.int8), "reason": pa.nulls(rows.size, pa.string()),
-                                       "detail": _column(details, pa.string()), "lines": _column(lines, pa.list_(pa.int64()))},
-                                      schema=DECISIONS_SCHEMA))
+        columns = {"row": rows, "kind": np.full(rows.size, kind, np.int8)}
+        for name, values in (("reason", reasons), ("detail", details), ("lines", lines)):
+            dtype = DECISIONS_SCHEMA.field(name).type
+            columns[name] = pa.nulls(rows.size, dtype) if values is None else _column(values, dtype)
+        return cls(num_rows, pa.table(columns, schema=DECISIONS_SCHEMA))
 
     @property
     def changed(self) -> int:
@@ -127,9 +130,8 @@ class Decisions:
 
     def changes(self) -> Iterator[tuple[int, "Drop | Edit"]]:
         """(row, Drop or Edit) of each changed row, in order."""
-        for batch in self.table.to_batches():
-            for row, kind, reason, detail, lines in zip(*(batch.column(n).to_pylist() for n in DECISIONS_SCHEMA.names)):
-                yield row, Drop(reason, detail) if kind == DROP else Edit(lines, detail)
+        for row, kind, reason, detail, lines in decision_rows(self.table):
+            yield row, Drop(reason, detail) if kind == DROP else Edit(lines, detail)
 
     # -- the sequence of one decision a row, for tests and benchmarks ----------------
     def __len__(self) -> int:
@@ -167,6 +169,12 @@ class Decisions:
 
     def __repr__(self) -> str:
         return f"Decisions({self.num_rows}, {list(self.changes())!r})"
+
+
+def decision_rows(table: "pa.Table | pa.RecordBatch") -> Iterator[tuple]:
+    """(row, kind, reason, detail, lines) of each changed row of a `DECISIONS_SCHEMA` table, as Python values."""
+    for batch in table.to_batches() if isinstance(table, pa.Table) else [table]:
+        yield from zip(*(batch.column(name).to_pylist() for name in DECISIONS_SCHEMA.names))
 
 
 def _column(values, dtype: pa.DataType):
